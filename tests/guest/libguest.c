@@ -1,0 +1,422 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Runtime of the qemu-rt test guests; see libguest.h.
+ */
+#include "libguest.h"
+
+struct trap_frame {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+    uint64_t vector, error;
+    uint64_t rip, cs, rflags, rsp, ss;
+};
+
+struct idt_gate {
+    uint16_t off_lo, sel;
+    uint8_t ist, type;
+    uint16_t off_mid;
+    uint32_t off_hi, reserved;
+} __attribute__((packed));
+
+struct extable_entry {
+    uint64_t insn, fixup;
+};
+
+extern char trap_stubs[];
+extern struct extable_entry __start_extable[], __stop_extable[];
+extern uint32_t multiboot_info;
+
+static struct idt_gate idt[256] __attribute__((aligned(16)));
+static irq_handler handlers[256];
+static unsigned checks_failed, checks_run;
+volatile int last_fixed_vector;
+
+void *memset(void *s, int c, size_t n)
+{
+    unsigned char *p = s;
+
+    while (n--) {
+        *p++ = (unsigned char)c;
+    }
+    return s;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+    unsigned char *dp = d;
+    const unsigned char *sp = s;
+
+    while (n--) {
+        *dp++ = *sp++;
+    }
+    return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+    const unsigned char *pa = a, *pb = b;
+
+    for (; n; n--, pa++, pb++) {
+        if (*pa != *pb) {
+            return *pa - *pb;
+        }
+    }
+    return 0;
+}
+
+size_t strlen(const char *s)
+{
+    size_t n = 0;
+
+    while (s[n]) {
+        n++;
+    }
+    return n;
+}
+
+/* One REP OUTSB per string: a single exit under KVM, not one per byte. */
+static void dbg_write(const char *s, size_t n)
+{
+    asm volatile("rep outsb" : "+S"(s), "+c"(n) : "d"(DEBUGCON_PORT)
+                 : "memory");
+}
+
+void putchar_dbg(char c)
+{
+    outb(DEBUGCON_PORT, c);
+}
+
+void puts_dbg(const char *s)
+{
+    dbg_write(s, strlen(s));
+}
+
+struct outbuf {
+    char *buf;
+    size_t size, len;
+};
+
+static void emit(struct outbuf *o, char c)
+{
+    if (o->len + 1 < o->size) {
+        o->buf[o->len] = c;
+    }
+    o->len++;
+}
+
+static void emit_num(struct outbuf *o, uint64_t v, unsigned base, bool neg,
+                     int width, char pad, bool left, bool upper)
+{
+    const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+    char tmp[24];
+    int n = 0, len;
+
+    do {
+        tmp[n++] = digits[v % base];
+        v /= base;
+    } while (v);
+    len = n + (neg ? 1 : 0);
+    if (neg && pad == '0') {
+        emit(o, '-');
+    }
+    for (; !left && width > len; width--) {
+        emit(o, pad);
+    }
+    if (neg && pad != '0') {
+        emit(o, '-');
+    }
+    while (n) {
+        emit(o, tmp[--n]);
+    }
+    for (; left && width > len; width--) {
+        emit(o, ' ');
+    }
+}
+
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    struct outbuf o = { buf, size, 0 };
+
+    for (; *fmt; fmt++) {
+        int width = 0, lng = 0;
+        bool left = false;
+        char pad = ' ';
+
+        if (*fmt != '%') {
+            emit(&o, *fmt);
+            continue;
+        }
+        fmt++;
+        if (*fmt == '-') {
+            left = true;
+            fmt++;
+        }
+        if (*fmt == '0') {
+            pad = '0';
+            fmt++;
+        }
+        while (*fmt >= '0' && *fmt <= '9') {
+            width = width * 10 + (*fmt++ - '0');
+        }
+        while (*fmt == 'l' || *fmt == 'z') {
+            lng++;
+            fmt++;
+        }
+        switch (*fmt) {
+        case 'd':
+        case 'i': {
+            int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
+
+            emit_num(&o, v < 0 ? -(uint64_t)v : (uint64_t)v, 10, v < 0,
+                     width, pad, left, false);
+            break;
+        }
+        case 'u':
+        case 'x':
+        case 'X': {
+            uint64_t v = lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned);
+
+            emit_num(&o, v, *fmt == 'u' ? 10 : 16, false, width, pad, left,
+                     *fmt == 'X');
+            break;
+        }
+        case 'p':
+            emit(&o, '0');
+            emit(&o, 'x');
+            emit_num(&o, (uintptr_t)va_arg(ap, void *), 16, false, width,
+                     pad, left, false);
+            break;
+        case 's': {
+            const char *s = va_arg(ap, const char *);
+            int len = strlen(s);
+
+            for (; !left && width > len; width--) {
+                emit(&o, ' ');
+            }
+            while (*s) {
+                emit(&o, *s++);
+            }
+            for (; left && width > len; width--) {
+                emit(&o, ' ');
+            }
+            break;
+        }
+        case 'c':
+            emit(&o, (char)va_arg(ap, int));
+            break;
+        case '%':
+            emit(&o, '%');
+            break;
+        default:
+            emit(&o, '%');
+            emit(&o, *fmt);
+            break;
+        }
+    }
+    if (o.size) {
+        o.buf[o.len < o.size ? o.len : o.size - 1] = '\0';
+    }
+    return o.len;
+}
+
+int snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int printf(const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    dbg_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    return n;
+}
+
+void guest_exit(int code)
+{
+    outl(DEBUG_EXIT_PORT, code);
+    /* Without isa-debug-exit there is nothing left to do but stop. */
+    puts_dbg("guest_exit: no isa-debug-exit device at port 0xf4\n");
+    for (;;) {
+        asm volatile("cli; hlt");
+    }
+}
+
+void check(bool ok, const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    checks_run++;
+    if (!ok) {
+        checks_failed++;
+    }
+    printf("%s: %s\n", ok ? "PASS" : "FAIL", buf);
+}
+
+void guest_exit_report(void)
+{
+    printf("SUMMARY: %u checks, %u failed\n", checks_run, checks_failed);
+    guest_exit(checks_failed ? GUEST_FAIL : GUEST_PASS);
+}
+
+int wrmsr_safe(uint32_t msr, uint64_t v)
+{
+    last_fixed_vector = 0;
+    asm volatile("1: wrmsr\n2:\n"
+                 ".pushsection .extable, \"a\"\n.quad 1b, 2b\n.popsection"
+                 : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+                 : "memory");
+    return last_fixed_vector;
+}
+
+int rdmsr_safe(uint32_t msr, uint64_t *v)
+{
+    uint32_t lo = 0, hi = 0;
+
+    last_fixed_vector = 0;
+    asm volatile("1: rdmsr\n2:\n"
+                 ".pushsection .extable, \"a\"\n.quad 1b, 2b\n.popsection"
+                 : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+    *v = ((uint64_t)hi << 32) | lo;
+    return last_fixed_vector;
+}
+
+void set_irq_handler(int vector, irq_handler fn)
+{
+    handlers[vector & 0xff] = fn;
+}
+
+void handle_trap(struct trap_frame *f);
+
+void handle_trap(struct trap_frame *f)
+{
+    struct extable_entry *e;
+
+    if (f->vector >= 32 && handlers[f->vector]) {
+        handlers[f->vector](f->vector);
+        return;
+    }
+    if (f->vector < 32) {
+        for (e = __start_extable; e < __stop_extable; e++) {
+            if (e->insn == f->rip) {
+                f->rip = e->fixup;
+                last_fixed_vector = f->vector;
+                return;
+            }
+        }
+    }
+    printf("FAIL: unexpected %s %lu (error %lx) at rip %lx\n",
+           f->vector < 32 ? "exception" : "interrupt", f->vector, f->error,
+           f->rip);
+    guest_exit(GUEST_FAIL);
+}
+
+static void idt_init(void)
+{
+    struct {
+        uint16_t limit;
+        uint64_t base;
+    } __attribute__((packed)) desc = { sizeof(idt) - 1, (uintptr_t)idt };
+    int i;
+
+    for (i = 0; i < 256; i++) {
+        uint64_t a = (uintptr_t)trap_stubs + 16 * i;
+
+        idt[i] = (struct idt_gate) {
+            .off_lo = a, .sel = 0x08, .type = 0x8e,
+            .off_mid = a >> 16, .off_hi = a >> 32,
+        };
+    }
+    asm volatile("lidt %0" : : "m"(desc));
+}
+
+const char *guest_cmdline(void)
+{
+    const uint32_t *mbi = (const uint32_t *)(uintptr_t)multiboot_info;
+
+    if (mbi && (mbi[0] & (1 << 2)) && mbi[4]) {
+        return (const char *)(uintptr_t)mbi[4];
+    }
+    return "";
+}
+
+uint64_t cmdline_u64(const char *key, uint64_t dflt)
+{
+    const char *s = guest_cmdline();
+    size_t klen = strlen(key);
+
+    while (*s) {
+        while (*s == ' ') {
+            s++;
+        }
+        if (!memcmp(s, key, klen) && s[klen] == '=') {
+            uint64_t v = 0;
+            unsigned base = 10;
+
+            s += klen + 1;
+            if (s[0] == '0' && s[1] == 'x') {
+                base = 16;
+                s += 2;
+            }
+            for (;; s++) {
+                unsigned d;
+
+                if (*s >= '0' && *s <= '9') {
+                    d = *s - '0';
+                } else if (base == 16 && *s >= 'a' && *s <= 'f') {
+                    d = *s - 'a' + 10;
+                } else {
+                    break;
+                }
+                v = v * base + d;
+            }
+            return v;
+        }
+        while (*s && *s != ' ') {
+            s++;
+        }
+    }
+    return dflt;
+}
+
+uint64_t tsc_khz(void)
+{
+    /* PIT channel 2, mode 0, 10 ms (11932 ticks of 1.193182 MHz). */
+    const uint16_t ticks = 11932;
+    uint64_t t0, t1;
+
+    outb(0x61, (inb(0x61) & ~0x02) | 0x01);
+    outb(0x43, 0xb0);
+    outb(0x42, ticks & 0xff);
+    outb(0x42, ticks >> 8);
+    t0 = rdtsc();
+    while (!(inb(0x61) & 0x20)) {
+        /* wait for OUT2 to go high */
+    }
+    t1 = rdtsc();
+    return (t1 - t0) / 10;
+}
+
+void guest_start(void);
+
+void guest_start(void)
+{
+    idt_init();
+    guest_exit(main());
+}
