@@ -1,0 +1,265 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Shared helpers for qemu-rt's tests: find the patched QEMU binaries and the
+test guests, start QEMU with a time limit, talk QMP, skip with a reason.
+
+Tests are run by meson (scripts/test); they get their paths from the
+environment that tests/meson.build sets:
+  QEMU_RT_QEMU       native TCG + KVM build of qemu-system-x86_64
+  QEMU_RT_QEMU_TCI   TCI build of qemu-system-x86_64
+  QEMU_RT_GUESTS     directory holding the test guests (NAME.elf)
+A test exits 0 on success, 77 when skipped (with the reason printed), any
+other status on failure after printing what it expected and what it got,
+QEMU's stderr included.
+"""
+
+import fcntl
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+FIRMWARE_DIRS = ['/usr/share/seabios', '/usr/share/qemu']
+VERSION_TAG = 'qemu-rt series'
+
+# isa-debug-exit turns the guest's code into QEMU's exit status.
+GUEST_PASS_STATUS = (0 << 1) | 1
+GUEST_FAIL_STATUS = (1 << 1) | 1
+
+
+class TestFailure(Exception):
+    pass
+
+
+def skip(reason):
+    print('SKIP: ' + reason)
+    sys.exit(SKIP)
+
+
+def fail(msg, stderr=None):
+    print('FAIL: ' + msg)
+    if stderr:
+        print('--- QEMU stderr ---')
+        print(stderr.rstrip())
+        print('-------------------')
+    sys.exit(1)
+
+
+def check(cond, msg, stderr=None):
+    if not cond:
+        fail(msg, stderr)
+    print('ok: ' + msg)
+
+
+def qemu_binary(accel):
+    var = 'QEMU_RT_QEMU_TCI' if accel == 'tci' else 'QEMU_RT_QEMU'
+    path = os.environ.get(var, '')
+    if not path or not os.access(path, os.X_OK):
+        fail(f'{var}={path!r} is not an executable QEMU; run scripts/test, '
+             'which builds it')
+    return path
+
+
+def guest_path(name):
+    path = os.path.join(os.environ.get('QEMU_RT_GUESTS', ''), name + '.elf')
+    if not os.path.exists(path):
+        fail(f'test guest {path} is missing; run scripts/test')
+    return path
+
+
+KVM_CREATE_VM = 0xae01
+
+
+def kvm_unusable_reason():
+    """None when KVM can create a VM here, else why not."""
+    try:
+        fd = os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC)
+    except OSError as e:
+        return f'/dev/kvm cannot be opened ({e.strerror})'
+    try:
+        vm = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
+        os.close(vm)
+    except OSError as e:
+        return f'KVM_CREATE_VM failed ({e.strerror})'
+    finally:
+        os.close(fd)
+    return None
+
+
+def require_kvm():
+    reason = kvm_unusable_reason()
+    if reason:
+        skip('KVM test skipped: ' + reason)
+
+
+def accel_args(accel):
+    if accel == 'kvm':
+        return ['-accel', 'kvm']
+    return ['-accel', 'tcg']
+
+
+def base_args(accel, machine='pc'):
+    args = []
+    for d in FIRMWARE_DIRS:
+        args += ['-L', d]
+    args += ['-M', machine, '-nodefaults', '-display', 'none',
+             '-no-user-config', '-m', '128M']
+    args += accel_args(accel)
+    args += ['-device', 'isa-debug-exit,iobase=0xf4,iosize=4']
+    return args
+
+
+def guest_args(guest, append=None):
+    args = ['-kernel', guest_path(guest), '-debugcon', 'stdio']
+    if append:
+        args += ['-append', append]
+    return args
+
+
+class Result:
+    def __init__(self, cmd, status, out, err):
+        self.cmd, self.status, self.out, self.err = cmd, status, out, err
+
+    def __repr__(self):
+        return f'<exit {self.status}>'
+
+
+def run(args, timeout=120, env=None):
+    """Run a command; a time-out is a failure that shows what was printed."""
+    try:
+        p = subprocess.run(args, stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True,
+                           errors='replace', timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b'').decode(errors='replace')
+        err = (e.stderr or b'').decode(errors='replace')
+        fail(f'timed out after {timeout}s: {" ".join(args)}\n'
+             f'--- stdout ---\n{out}', err)
+    return Result(args, p.returncode, p.stdout, p.stderr)
+
+
+def run_qemu(extra, accel='tcg', timeout=120, env=None):
+    return run([qemu_binary(accel)] + extra, timeout=timeout, env=env)
+
+
+def run_guest(guest, accel='tcg', machine='pc', extra=(), append=None,
+              timeout=120):
+    args = base_args(accel, machine) + guest_args(guest, append) + list(extra)
+    return run_qemu(args, accel=accel, timeout=timeout)
+
+
+def expect_guest_pass(r, what):
+    check(r.status == GUEST_PASS_STATUS,
+          f'{what}: QEMU exit status {r.status} == {GUEST_PASS_STATUS} '
+          '(guest passed)', r.err + '\n--- guest output ---\n' + r.out)
+
+
+def check_patched(accel):
+    r = run_qemu(['--version'], accel=accel, timeout=30)
+    first = r.out.splitlines()[0] if r.out else ''
+    check(VERSION_TAG in first,
+          f'{accel} binary is the patched one: "{first}"', r.err)
+
+
+class QMP:
+    """A minimal synchronous QMP client over a Unix socket."""
+
+    def __init__(self, path, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise TestFailure(f'QMP socket {path} never came up')
+                time.sleep(0.05)
+        self.sock.settimeout(timeout)
+        self.file = self.sock.makefile('rw')
+        self.events = []
+        greeting = json.loads(self.file.readline())
+        if 'QMP' not in greeting:
+            raise TestFailure(f'bad QMP greeting {greeting}')
+        self.cmd('qmp_capabilities')
+
+    def raw(self, name, **args):
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        self.file.write(json.dumps(msg) + '\n')
+        self.file.flush()
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise TestFailure(f'QMP connection closed during {name}')
+            resp = json.loads(line)
+            if 'event' in resp:
+                self.events.append(resp)
+                continue
+            return resp
+
+    def cmd(self, name, **args):
+        resp = self.raw(name, **args)
+        if 'error' in resp:
+            raise TestFailure(f'QMP {name} failed: {resp["error"]}')
+        return resp['return']
+
+    def close(self):
+        self.sock.close()
+
+
+class QemuProcess:
+    """QEMU running in the background with a QMP socket."""
+
+    def __init__(self, args, accel='tcg'):
+        self.tmp = tempfile.TemporaryDirectory(prefix='qemu-rt-test-')
+        self.qmp_path = os.path.join(self.tmp.name, 'qmp.sock')
+        self.err_path = os.path.join(self.tmp.name, 'stderr')
+        self.out_path = os.path.join(self.tmp.name, 'stdout')
+        cmd = [qemu_binary(accel)] + args + \
+            ['-qmp', f'unix:{self.qmp_path},server=on,wait=off']
+        self.cmd = cmd
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                     stdout=open(self.out_path, 'w'),
+                                     stderr=open(self.err_path, 'w'))
+        try:
+            self.qmp = QMP(self.qmp_path)
+        except (TestFailure, OSError) as e:
+            self.proc.kill()
+            self.proc.wait()
+            fail(f'QEMU did not start: {e}', self.stderr())
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stderr(self):
+        with open(self.err_path) as f:
+            return f.read()
+
+    def stdout(self):
+        with open(self.out_path) as f:
+            return f.read()
+
+    def quit(self, timeout=30):
+        try:
+            self.qmp.cmd('quit')
+        except (TestFailure, OSError):
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.qmp.close()
+        return self.proc.returncode
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()

@@ -1,0 +1,24 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The hello guest boots on -M pc and -M q35 and exits with success, on the
+accelerator named by argv[1] (tcg, tci or kvm), and the binary under test is
+the patched one."""
+
+import sys
+
+import qrt
+
+
+def main():
+    accel = sys.argv[1]
+    if accel == 'kvm':
+        qrt.require_kvm()
+    qrt.check_patched(accel)
+    for machine in ('pc', 'q35'):
+        r = qrt.run_guest('hello', accel=accel, machine=machine, timeout=120)
+        qrt.expect_guest_pass(r, f'hello on -M {machine} ({accel})')
+        qrt.check('qemu-rt hello guest: running in long mode' in r.out,
+                  f'hello printed its line on -M {machine}', r.err)
+
+
+if __name__ == '__main__':
+    main()
