@@ -75,10 +75,11 @@ KVM_CREATE_VM = 0xae01
 
 def kvm_unusable_reason():
     """None when KVM can create a VM here, else why not."""
+    dev = os.environ.get('QEMU_RT_KVM_DEV', '/dev/kvm')
     try:
-        fd = os.open('/dev/kvm', os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(dev, os.O_RDWR | os.O_CLOEXEC)
     except OSError as e:
-        return f'/dev/kvm cannot be opened ({e.strerror})'
+        return f'{dev} cannot be opened ({e.strerror})'
     try:
         vm = fcntl.ioctl(fd, KVM_CREATE_VM, 0)
         os.close(vm)

@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Bad input to the build pipeline gets one clear line and a non-zero exit.
+
+Each case is one meson test: python3 test_scripts.py CASE.  The scripts run
+from a temporary copy of the project where a case needs a broken one, with
+a temporary cache, so nothing here touches the real build.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import qrt
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def script(name, *args, env=None, timeout=120, cwd=None, top=TOP):
+    e = dict(os.environ)
+    e.update(env or {})
+    return qrt.run([os.path.join(top, 'scripts', name)] + list(args),
+                   timeout=timeout, env=e)
+
+
+def expect_error(r, status, text, what):
+    lines = [l for l in r.err.splitlines() if l.strip()]
+    qrt.check(r.status == status,
+              f'{what}: exit status {r.status} == {status}', r.err)
+    qrt.check(any(text in l for l in lines),
+              f'{what}: stderr has a line with "{text}"',
+              r.err + r.out)
+
+
+def copy_project(tmp):
+    dst = os.path.join(tmp, 'project')
+    for d in ('scripts', 'patches'):
+        shutil.copytree(os.path.join(TOP, d), os.path.join(dst, d))
+    return dst
+
+
+def fake_qemu_tree(tmp):
+    """The smallest tree fetch-qemu and build-qemu accept as QEMU."""
+    t = os.path.join(tmp, 'fake-qemu')
+    os.makedirs(os.path.join(t, 'system'))
+    os.makedirs(os.path.join(t, 'pc-bios', 'dtb'))
+    with open(os.path.join(t, 'VERSION'), 'w') as f:
+        f.write('10.2.2\n')
+    with open(os.path.join(t, 'system', 'vl.c'), 'w') as f:
+        f.write('int main(void) { return 0; }\n')
+    with open(os.path.join(t, 'configure'), 'w') as f:
+        f.write('#!/bin/sh\nplugins=""\n')
+    with open(os.path.join(t, 'pc-bios', 'meson.build'), 'w') as f:
+        f.write("if unpack_edk2_blobs\nendif\nsubdir('dtb')\n")
+    return t
+
+
+def case_qemu_src_missing(tmp):
+    r = script('fetch-qemu', env={'QEMU_SRC': '/nonexistent/qemu'})
+    expect_error(r, 1, 'QEMU_SRC=/nonexistent/qemu does not exist',
+                 'QEMU_SRC pointing at nothing')
+
+
+def case_qemu_src_not_qemu(tmp):
+    d = os.path.join(tmp, 'empty')
+    os.mkdir(d)
+    r = script('fetch-qemu', env={'QEMU_SRC': d})
+    expect_error(r, 1, 'is a directory but not a QEMU source tree',
+                 'QEMU_SRC pointing at a directory that is not QEMU')
+
+
+def case_checksum_mismatch(tmp):
+    cache = os.path.join(tmp, 'cache')
+    os.makedirs(os.path.join(cache, 'dl'))
+    bad = os.path.join(cache, 'dl', 'qemu_10.2.2+ds.orig.tar.xz')
+    with open(bad, 'w') as f:
+        f.write('not the QEMU source\n')
+    r = script('fetch-qemu', env={'QEMU_RT_CACHE': cache,
+                                  'QEMU_RT_SHARED': ''})
+    expect_error(r, 1, f'checksum mismatch for {bad}',
+                 'a corrupt cached tarball')
+
+
+def case_missing_dependency(tmp):
+    # A PATH with everything build-qemu needs except ninja.
+    bindir = os.path.join(tmp, 'bin')
+    os.mkdir(bindir)
+    for tool in ('bash', 'dirname', 'git', 'meson', 'cc', 'make', 'python3',
+                 'cat', 'cut', 'sha256sum', 'dpkg', 'env'):
+        path = shutil.which(tool)
+        if path:
+            os.symlink(path, os.path.join(bindir, tool))
+    r = script('build-qemu', env={'PATH': bindir})
+    expect_error(r, 1, "missing dependency 'ninja'; run scripts/install-deps",
+                 'build without ninja')
+
+
+def case_patch_fails(tmp):
+    top = copy_project(tmp)
+    broken = os.path.join(top, 'patches', 'broken.patch')
+    with open(broken, 'w') as f:
+        f.write('From 0000000000000000000000000000000000000000 Mon Sep 17 '
+                '00:00:00 2001\nFrom: qemu-rt test <t@example.org>\n'
+                'Date: Sun, 22 Nov 2026 00:00:00 +0000\n'
+                'Subject: [PATCH] test: a patch that cannot apply\n\n'
+                'Signed-off-by: qemu-rt test <t@example.org>\n---\n'
+                ' system/vl.c | 2 +-\n 1 file changed, 1 insertion(+), '
+                '1 deletion(-)\n\n'
+                'diff --git a/system/vl.c b/system/vl.c\n'
+                '--- a/system/vl.c\n+++ b/system/vl.c\n'
+                '@@ -1 +1 @@\n-this line is not in the file\n'
+                '+neither is this one\n--\n2.39.5\n\n')
+    with open(os.path.join(top, 'patches', 'series'), 'w') as f:
+        f.write('broken.patch\n')
+    r = script('build-qemu', '--variant', 'tcg', top=top,
+               env={'QEMU_SRC': fake_qemu_tree(tmp),
+                    'QEMU_RT_CACHE': os.path.join(tmp, 'cache')})
+    expect_error(r, 1, 'patch broken.patch does not apply',
+                 'a patch that fails to apply')
+
+
+def case_series_lists_missing_patch(tmp):
+    top = copy_project(tmp)
+    with open(os.path.join(top, 'patches', 'series'), 'a') as f:
+        f.write('no-such.patch\n')
+    r = script('build-qemu', '--variant', 'tcg', top=top,
+               env={'QEMU_SRC': fake_qemu_tree(tmp),
+                    'QEMU_RT_CACHE': os.path.join(tmp, 'cache')})
+    expect_error(r, 1, 'patches/series lists no-such.patch, which does not '
+                 'exist', 'a series naming a missing patch')
+
+
+def case_unsigned_patch(tmp):
+    top = copy_project(tmp)
+    first = [l for l in open(os.path.join(top, 'patches', 'series'))
+             if l.strip() and not l.startswith('#')][0].strip()
+    path = os.path.join(top, 'patches', first)
+    text = open(path).read()
+    with open(path, 'w') as f:
+        f.write(''.join(l for l in text.splitlines(True)
+                        if not l.startswith('Signed-off-by:')))
+    r = script('check-series', top=top)
+    qrt.check(f'FAIL {first}: no Signed-off-by line' in r.out,
+              'check-series names the unsigned patch', r.out + r.err)
+    expect_error(r, 1, '1 of', 'a patch without Signed-off-by')
+
+
+def case_not_root(tmp):
+    if not shutil.which('setpriv'):
+        qrt.skip('setpriv (util-linux) is not installed')
+    r = qrt.run(['setpriv', '--reuid=65534', '--regid=65534',
+                 '--clear-groups', os.path.join(TOP, 'scripts',
+                                                'install-deps')])
+    expect_error(r, 1, 'install-deps: must run as root',
+                 'install-deps as an unprivileged user')
+
+
+def case_not_debian(tmp):
+    if os.getuid() != 0:
+        qrt.skip('needs root to get past the root check')
+    osr = os.path.join(tmp, 'os-release')
+    with open(osr, 'w') as f:
+        f.write('ID=fedora\nVERSION_CODENAME=\nPRETTY_NAME="Fedora 40"\n')
+    r = script('install-deps', env={'QEMU_RT_OS_RELEASE': osr})
+    expect_error(r, 1, "supports Debian 12 (bookworm) only, found "
+                 "'Fedora 40'", 'install-deps on a non-Debian system')
+
+
+def case_no_kvm(tmp):
+    e = dict(os.environ, QEMU_RT_KVM_DEV='/dev/nonexistent-kvm')
+    r = qrt.run([sys.executable, os.path.join(TOP, 'tests', 'test_boot.py'),
+                 'kvm'], env=e)
+    qrt.check(r.status == qrt.SKIP,
+              f'KVM test without /dev/kvm is skipped (status {r.status})',
+              r.out + r.err)
+    qrt.check('SKIP: KVM test skipped: /dev/nonexistent-kvm cannot be '
+              'opened (No such file or directory)' in r.out,
+              'the skip prints its reason', r.out)
+
+
+def case_bad_arguments(tmp):
+    for name in ('fetch-qemu', 'build-qemu', 'check-series', 'test',
+                 'install-deps', 'export-series', 'dev-tree'):
+        r = script(name, '--help')
+        qrt.check(r.status == 0 and 'usage:' in r.out,
+                  f'{name} --help prints usage', r.err)
+    r = script('build-qemu', '--variant', 'arm')
+    expect_error(r, 1, "unknown variant 'arm'; use tcg, tci or all",
+                 'build-qemu with an unknown variant')
+
+
+def main():
+    case = sys.argv[1]
+    fn = globals().get('case_' + case.replace('-', '_'))
+    if not fn:
+        qrt.fail(f'unknown case {case}')
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-scripts-') as tmp:
+        os.chmod(tmp, 0o755)
+        fn(tmp)
+
+
+if __name__ == '__main__':
+    main()
