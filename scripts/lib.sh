@@ -39,3 +39,22 @@ series_hash() {
         done
     } | sha256sum | cut -c1-16
 }
+
+# Configure and build the project (plugin, guests, tools) in _build against
+# the patched QEMU builds.  Prints nothing unless it fails.
+project_build() {
+    local b=$QRT_TOP/_build tcg tci
+    tcg=$("$QRT_TOP/scripts/build-qemu" --variant tcg --print-dir)
+    tci=$("$QRT_TOP/scripts/build-qemu" --variant tci --print-dir)
+    local opts=(-Dqemu_build="$tcg" -Dqemu_tci_build="$tci")
+    if [ ! -f "$b/build.ninja" ]; then
+        meson setup "$b" "$QRT_TOP" "${opts[@]}" >/dev/null ||
+            die "meson setup of $b failed; see $b/meson-logs/meson-log.txt"
+    else
+        meson configure "$b" "${opts[@]}" >/dev/null
+    fi
+    ninja -C "$b" >"$b/ninja-project.log" 2>&1 || {
+        tail -30 "$b/ninja-project.log" >&2
+        die "building the project failed (log: $b/ninja-project.log)"
+    }
+}
