@@ -5,6 +5,11 @@ QRT_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/qemu-source.env
 . "$QRT_TOP/scripts/qemu-source.env"
 QRT_CACHE=${QEMU_RT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-rt}
+# Every QEMU tree lives at $QRT_CACHE/build/NAME/{src,build}: with this base
+# directory ccache sees the same relative paths in all of them and shares
+# objects between the two variants' sibling trees, bisect and dev trees.
+export CCACHE_BASEDIR=$QRT_CACHE/build
+export CCACHE_NOHASHDIR=1
 
 die() {
     echo "$QRT_PROG: $*" >&2
