@@ -143,7 +143,8 @@ int main(void)
     if (!p99 && acc * 100 < samples * 99) {
         p99 = max;      /* the 99th percentile lies in the overflows */
     }
-    printf("# Total: %09lu\n", samples);
+    /* As cyclictest: Total counts the samples inside the histogram. */
+    printf("# Total: %09lu\n", samples - overflows);
     printf("# Min Latencies: %05lu\n", min);
     printf("# Avg Latencies: %05lu\n", sum / samples);
     printf("# Max Latencies: %05lu\n", max);
