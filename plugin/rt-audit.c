@@ -652,11 +652,25 @@ static void vcpu_init(qemu_plugin_id_t id, unsigned int vcpu)
 static const uint8_t marker_prefix[] = { 0x0f, 0x1f, 0x84, 0x00 };
 static const uint8_t marker_suffix[] = { 0x53, 0x54, 0x52 };
 
+/* 0f xx: the second opcode byte decides */
+static const struct { uint8_t op, kind; } op_0f[] = {
+    { 0xa2, K_CPUID }, { 0x30, K_WRMSR }, { 0x32, K_RDMSR },
+    { 0x33, K_RDPMC }, { 0x09, K_WBINVD }, { 0x08, K_INVD },
+    { 0x21, K_MOV_DR }, { 0x23, K_MOV_DR },
+};
+
+/* 0f 01 xx with a register ModRM */
+static const struct { uint8_t modrm, kind; } op_0f01[] = {
+    { 0xc8, K_MONITOR }, { 0xfa, K_MONITOR }, { 0xc9, K_MWAIT },
+    { 0xfb, K_MWAIT }, { 0xd1, K_XSETBV }, { 0xc1, K_VMCALL },
+    { 0xd9, K_VMMCALL },
+};
+
 /* Decode the exiting instructions; K_NOTHING for everything else. */
 static void decode(Insn *d)
 {
     const uint8_t *b = d->bytes;
-    size_t n = d->len, i;
+    size_t n = d->len, i, k;
     bool opsize = false, rep = false;
     uint8_t rex = 0, op, modrm;
 
@@ -730,13 +744,6 @@ static void decode(Insn *d)
     op = b[i++];
     modrm = i < n ? b[i] : 0;
     switch (op) {
-    case 0xa2: d->kind = K_CPUID; return;
-    case 0x30: d->kind = K_WRMSR; return;
-    case 0x32: d->kind = K_RDMSR; return;
-    case 0x33: d->kind = K_RDPMC; return;
-    case 0x09: d->kind = K_WBINVD; return;
-    case 0x08: d->kind = K_INVD; return;
-    case 0x21: case 0x23: d->kind = K_MOV_DR; return;
     case 0x22: {
         unsigned cr = ((rex & 4) ? 8 : 0) | ((modrm >> 3) & 7);
 
@@ -747,17 +754,22 @@ static void decode(Insn *d)
         if (i >= n) {
             return;
         }
-        switch (modrm) {
-        case 0xc8: case 0xfa: d->kind = K_MONITOR; return;
-        case 0xc9: case 0xfb: d->kind = K_MWAIT; return;
-        case 0xd1: d->kind = K_XSETBV; return;
-        case 0xc1: d->kind = K_VMCALL; return;
-        case 0xd9: d->kind = K_VMMCALL; return;
+        for (k = 0; k < G_N_ELEMENTS(op_0f01); k++) {
+            if (op_0f01[k].modrm == modrm) {
+                d->kind = op_0f01[k].kind;
+                return;
+            }
         }
         if ((modrm >> 6) != 3 && ((modrm >> 3) & 7) == 7) {
             d->kind = K_INVLPG;
         }
         return;
+    }
+    for (k = 0; k < G_N_ELEMENTS(op_0f); k++) {
+        if (op_0f[k].op == op) {
+            d->kind = op_0f[k].kind;
+            return;
+        }
     }
 }
 
