@@ -1,0 +1,61 @@
+/*
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ *
+ * Test guest of the -rt option (tests/rt/test_rt.py).
+ *   mode=0  print "rt-guest: idle" and halt with interrupts off until QEMU
+ *           is told to quit, so that the test can inspect QEMU's threads
+ *           without the vCPU burning its host CPU;
+ *   mode=1  read KVM's CPUID leaf 0x40000001 and check that the kvmclock
+ *           bits (KVM_FEATURE_CLOCKSOURCE, bit 0, and
+ *           KVM_FEATURE_CLOCKSOURCE2, bit 3) are set for expect=1 and
+ *           clear for expect=0;
+ *   mode=2  print "rt-guest: started" and exit with success, to tell a
+ *           guest that ran from a QEMU that failed with status 1.
+ */
+#include "libguest.h"
+
+#define KVM_FEATURE_CLOCKSOURCE  (1u << 0)
+#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
+
+static void check_kvmclock(bool expect)
+{
+    struct cpuid sig = cpuid(0x40000000, 0);
+    char vendor[13];
+    uint32_t feat;
+
+    memcpy(vendor, &sig.b, 4);
+    memcpy(vendor + 4, &sig.c, 4);
+    memcpy(vendor + 8, &sig.d, 4);
+    vendor[12] = '\0';
+    check(memcmp(vendor, "KVMKVMKVM\0\0\0", 12) == 0,
+          "hypervisor signature \"%s\" is KVM's", vendor);
+    feat = cpuid(0x40000001, 0).a;
+    printf("rt-guest: CPUID 0x40000001 eax=0x%x clocksource=%u "
+           "clocksource2=%u\n", feat, !!(feat & KVM_FEATURE_CLOCKSOURCE),
+           !!(feat & KVM_FEATURE_CLOCKSOURCE2));
+    check(!!(feat & KVM_FEATURE_CLOCKSOURCE) == expect,
+          "KVM_FEATURE_CLOCKSOURCE %s", expect ? "set" : "clear");
+    check(!!(feat & KVM_FEATURE_CLOCKSOURCE2) == expect,
+          "KVM_FEATURE_CLOCKSOURCE2 %s", expect ? "set" : "clear");
+}
+
+int main(void)
+{
+    switch (cmdline_u64("mode", 0)) {
+    case 0:
+        printf("rt-guest: idle\n");
+        cli();
+        for (;;) {
+            asm volatile("hlt");
+        }
+    case 1:
+        check_kvmclock(cmdline_u64("expect", 1));
+        guest_exit_report();
+    case 2:
+        printf("rt-guest: started\n");
+        guest_exit(GUEST_PASS);
+    default:
+        check(false, "known mode");
+        guest_exit_report();
+    }
+}

@@ -1,0 +1,541 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Tests of the -rt option, checked from outside QEMU.
+
+usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
+                  rt-vcpus | refusals | balloon | kvmclock | nonroot
+
+Every check reads the kernel's view of QEMU's threads: the policy (field
+41) and rt_priority (field 40) of /proc/<pid>/task/<tid>/stat, the
+affinity from sched_getaffinity(tid), VmLck from /proc/<pid>/status, and
+compares query-rt with it.  vCPUs run on host CPU 1, everything else on
+host CPU 0.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import qrt
+
+VCPU_CPU = 1
+EMU_CPU = 0
+RT_ARGS = ['-rt', f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU}']
+GUEST_RAM = 128 << 20
+SCHED_OTHER, SCHED_FIFO, SCHED_RR = 0, 1, 2
+POLICY_NAMES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
+                6: 'deadline'}
+NOBODY = 65534
+
+
+def need_cpus():
+    allowed = os.sched_getaffinity(0)
+    if not {VCPU_CPU, EMU_CPU} <= allowed:
+        qrt.skip(f'host CPUs {EMU_CPU} and {VCPU_CPU} are not both '
+                 f'available (allowed: {sorted(allowed)})')
+
+
+def threads(pid):
+    """{tid: (comm, policy, rt_priority, affinity)} as the kernel says."""
+    out = {}
+    for tid in os.listdir(f'/proc/{pid}/task'):
+        tid = int(tid)
+        try:
+            with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                stat = f.read()
+            with open(f'/proc/{pid}/task/{tid}/comm') as f:
+                comm = f.read().strip()
+            aff = os.sched_getaffinity(tid)
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        # Fields after "(comm)" start at field 3.
+        rest = stat[stat.rindex(')') + 2:].split()
+        out[tid] = (comm, int(rest[41 - 3]), int(rest[40 - 3]), aff)
+    return out
+
+
+def vm_lck(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmLck:'):
+                return int(line.split()[1]) * 1024
+    qrt.fail('no VmLck in /proc/<pid>/status')
+
+
+def wait_for(cond, what, qemu, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    qemu.kill()
+    qrt.fail(f'timed out waiting for {what}', qemu.stderr())
+
+
+def fmt(t):
+    comm, pol, prio, aff = t
+    return (f'"{comm}" {POLICY_NAMES.get(pol, pol)} {prio} '
+            f'CPUs {sorted(aff)}')
+
+
+# Tasks that the kernel, not QEMU, creates in QEMU's process: KVM's NX
+# huge page recovery worker (a vhost_task since Linux 6.13) starts on the
+# first KVM_RUN and inherits the affinity of the vCPU thread that ran it.
+KERNEL_TASKS = ('kvm-nx-lpage-re',)
+
+
+def check_threads(qemu, vcpu_tids, vcpu_sched, emu_sched, what):
+    """Every vCPU thread has vcpu_sched, every other thread emu_sched."""
+    ts = threads(qemu.pid)
+    for tid, t in sorted(ts.items()):
+        comm, pol, prio, aff = t
+        if comm in KERNEL_TASKS:
+            print(f'note: {what}: kernel task {tid} {fmt(t)} is not '
+                  'created by QEMU and not placed by -rt')
+            qrt.check(pol == SCHED_OTHER, f'{what}: kernel task {tid} is '
+                      'not real-time', qemu.stderr())
+            continue
+        if tid in vcpu_tids:
+            want = (comm, vcpu_sched[0], vcpu_sched[1], {VCPU_CPU})
+            kind = 'vCPU'
+        else:
+            want = (comm, emu_sched[0], emu_sched[1], {EMU_CPU})
+            kind = 'emulator'
+        qrt.check(t == want, f'{what}: {kind} thread {tid} is {fmt(t)} '
+                  f'(expected {fmt(want)})', qemu.stderr())
+    return ts
+
+
+def check_query_rt(qemu, what):
+    """query-rt agrees with /proc for every thread both know."""
+    info = qemu.qmp.cmd('query-rt')
+    ts = threads(qemu.pid)
+    qrt.check(info['active'], f'{what}: query-rt active', qemu.stderr())
+    seen = 0
+    ts = {tid: t for tid, t in ts.items() if t[0] not in KERNEL_TASKS}
+    for t in info['threads']:
+        k = ts.get(t['thread-id'])
+        if not k:
+            continue        # exited in between, or a kernel task
+        got = (t['name'], t['policy'], t['priority'], set(t['affinity']))
+        want = (k[0], POLICY_NAMES.get(k[1]), k[2], k[3])
+        qrt.check(got == want, f'{what}: query-rt thread {t["thread-id"]} '
+                  f'{got} == /proc {want}', qemu.stderr())
+        seen += 1
+    qrt.check(seen == len(ts), f'{what}: query-rt lists all {len(ts)} '
+              f'threads ({seen})', qemu.stderr())
+    return info
+
+
+def start_idle(accel, extra):
+    img = tempfile.NamedTemporaryFile(prefix='qemu-rt-disk-', suffix='.img')
+    img.truncate(1 << 20)
+    args = qrt.base_args(accel) + qrt.guest_args('rt-guest', 'mode=0') + [
+        '-drive', f'file={img.name},if=none,format=raw,id=d0,aio=threads',
+        '-device', 'virtio-blk-pci,drive=d0'] + extra
+    qemu = qrt.QemuProcess(args, accel=accel)
+    qemu.img = img
+    wait_for(lambda: 'rt-guest: idle' in qemu.stdout(), 'the guest to idle',
+             qemu)
+    return qemu
+
+
+def test_placement(accel, emulator_fifo=False):
+    need_cpus()
+    if accel == 'kvm':
+        qrt.require_kvm()
+    extra = list(RT_ARGS)
+    vcpu_sched = (SCHED_FIFO, 1)
+    emu_sched = (SCHED_OTHER, 0)
+    if emulator_fifo:
+        extra[1] += ',priority=2,emulator-priority=1'
+        vcpu_sched = (SCHED_FIFO, 2)
+        emu_sched = (SCHED_FIFO, 1)
+    if accel == 'kvm':
+        extra[1] += ',unstable-tsc=allow'
+    what = f'{accel}{" emulator-priority=1" if emulator_fifo else ""}'
+    qemu = start_idle(accel, extra)
+    try:
+        cpus = qemu.qmp.cmd('query-cpus-fast')
+        vcpu_tids = {c['thread-id'] for c in cpus}
+        qrt.check(len(vcpu_tids) == 1, f'{what}: one vCPU thread', None)
+        ts = check_threads(qemu, vcpu_tids, vcpu_sched, emu_sched,
+                           f'{what} at startup')
+        vname = ts[next(iter(vcpu_tids))][0]
+        qrt.check(vname == f'CPU 0/{accel.upper()}',
+                  f'{what}: vCPU thread is named "{vname}"', qemu.stderr())
+        qrt.check(len(ts) >= 3, f'{what}: {len(ts)} threads (main, RCU, '
+                  'vCPU at least)', qemu.stderr())
+
+        qemu.qmp.cmd('object-add', **{'qom-type': 'iothread', 'id': 'io1'})
+        wait_for(lambda: any(t[0] == 'IO io1'
+                             for t in threads(qemu.pid).values()),
+                 'the iothread "IO io1"', qemu)
+        check_threads(qemu, vcpu_tids, vcpu_sched, emu_sched,
+                      f'{what} after object-add iothread')
+
+        # qemu-io prints to QEMU's stdout; aio=threads reads in "worker"s.
+        for off in range(0, 1 << 20, 64 << 10):
+            qemu.qmp.cmd('human-monitor-command', **{
+                'command-line': f'qemu-io d0 "aio_read {off} 64k"'})
+        wait_for(lambda: qemu.stdout().count('read 65536/65536 bytes') == 16,
+                 'qemu-io to read 16 x 64 KiB', qemu)
+        ts = threads(qemu.pid)
+        workers = [t for t in ts.values() if t[0] == 'worker']
+        qrt.check(workers, f'{what}: block I/O runs in worker threads '
+                  f'{[fmt(w) for w in workers]}', qemu.stderr())
+        check_threads(qemu, vcpu_tids, vcpu_sched, emu_sched,
+                      f'{what} after block I/O')
+
+        lck = vm_lck(qemu.pid)
+        qrt.check(lck >= GUEST_RAM, f'{what}: VmLck {lck} >= guest RAM '
+                  f'{GUEST_RAM}', qemu.stderr())
+        info = check_query_rt(qemu, what)
+        qrt.check(info['locked-memory'] >= GUEST_RAM,
+                  f'{what}: query-rt locked-memory {info["locked-memory"]} '
+                  f'>= {GUEST_RAM}', qemu.stderr())
+        qv = [t for t in info['threads'] if 'cpu-index' in t]
+        qrt.check([(t['cpu-index'], t['thread-id'], t['reset-on-fork'])
+                   for t in qv] ==
+                  [(c['cpu-index'], c['thread-id'], True) for c in cpus],
+                  f'{what}: query-rt vCPUs match query-cpus-fast and have '
+                  'reset-on-fork', qemu.stderr())
+        hmp = qemu.qmp.cmd('human-monitor-command',
+                           **{'command-line': 'info rt'})
+        qrt.check('real-time: active' in hmp and
+                  f'vCPU 0 tid {qv[0]["thread-id"]}' in hmp,
+                  f'{what}: info rt shows the vCPU', hmp)
+    finally:
+        status = qemu.quit()
+    qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
+              qemu.stderr())
+
+
+def test_rt_vcpus():
+    """vCPU 1 is not real-time: SCHED_OTHER, pinned, sharing CPU 0."""
+    need_cpus()
+    qemu = start_idle('tcg', ['-smp', '2', '-rt',
+                              f'vcpu-cpus={VCPU_CPU},vcpu-cpus={EMU_CPU},'
+                              f'emulator-cpus={EMU_CPU},rt-vcpus=0'])
+    try:
+        cpus = {c['cpu-index']: c['thread-id']
+                for c in qemu.qmp.cmd('query-cpus-fast')}
+        ts = threads(qemu.pid)
+        for tid, t in sorted(ts.items()):
+            if tid == cpus[0]:
+                want = ('CPU 0/TCG', SCHED_FIFO, 1, {VCPU_CPU})
+            elif tid == cpus[1]:
+                want = ('CPU 1/TCG', SCHED_OTHER, 0, {EMU_CPU})
+            else:
+                want = (t[0], SCHED_OTHER, 0, {EMU_CPU})
+            qrt.check(t == want, f'rt-vcpus=0: thread {tid} is {fmt(t)} '
+                      f'(expected {fmt(want)})', qemu.stderr())
+        check_query_rt(qemu, 'rt-vcpus=0')
+    finally:
+        status = qemu.quit()
+    qrt.check(status == 0, f'rt-vcpus=0: QEMU quit with status {status}',
+              qemu.stderr())
+
+
+def expect_refusal(args, msg, what, accel='tcg', prefix=()):
+    base = qrt.base_args(accel)
+    if '-accel' in args:
+        i = base.index('-accel')
+        del base[i:i + 2]
+    r = qrt.run(list(prefix) + [qrt.qemu_binary(accel)] + base + list(args),
+                timeout=120)
+    qrt.check(r.status == 1 and msg in r.err,
+              f'{what}: exit status {r.status} == 1 and stderr has "{msg}"',
+              r.err)
+
+
+REFUSALS = [
+    ('overlapping CPUs',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=1'],
+     'qemu-system-x86_64: -rt: host CPU 1 of real-time vCPU 0 is also in '
+     'emulator-cpus; real-time vCPUs need CPUs of their own'),
+    ('non-existent CPU',
+     ['-rt', 'vcpu-cpus=64,emulator-cpus=0'],
+     'qemu-system-x86_64: -rt: host CPU 64 in vcpu-cpus is not available '
+     'to QEMU (it may use 0,1): it is offline, does not exist or is '
+     'outside QEMU\'s cpuset'),
+    ('too few CPUs',
+     ['-smp', '2', '-rt', 'vcpu-cpus=1,emulator-cpus=0'],
+     'qemu-system-x86_64: -rt: vcpu-cpus lists 1 host CPUs for 2 vCPUs; '
+     'list one CPU per vCPU'),
+    ('duplicate CPU',
+     ['-smp', '2', '-rt', 'vcpu-cpus=1,vcpu-cpus=1,emulator-cpus=0'],
+     'qemu-system-x86_64: -rt: host CPU 1 is listed twice in vcpu-cpus; '
+     'each vCPU needs a CPU of its own'),
+    ('priority above the maximum',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,priority=100'],
+     'qemu-system-x86_64: -rt: priority=100 is outside 1-99, the range of '
+     'policy fifo on this host'),
+    ('priority 0',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,policy=rr,priority=0'],
+     'qemu-system-x86_64: -rt: priority=0 is outside 1-99, the range of '
+     'policy rr on this host'),
+    ('emulator priority not below',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,priority=3,emulator-priority=3'],
+     'qemu-system-x86_64: -rt: emulator-priority=3 must be below the vCPU '
+     'priority 3, or the emulator threads preempt the vCPUs'),
+    ('malformed list',
+     ['-rt', 'vcpu-cpus=1-,emulator-cpus=0'],
+     'qemu-system-x86_64: -rt: vcpu-cpus=1- is not a CPU number or range '
+     'N-M; give a list by repeating the key: vcpu-cpus=1,vcpu-cpus=4-5'),
+    ('comma list',
+     ['-rt', 'vcpu-cpus=1,2,emulator-cpus=0'],
+     "qemu-system-x86_64: -rt vcpu-cpus=1,2,emulator-cpus=0: Invalid "
+     "parameter '2'"),
+    ('unknown sub-option',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,mlock=on'],
+     "qemu-system-x86_64: -rt vcpu-cpus=1,emulator-cpus=0,mlock=on: "
+     "Invalid parameter 'mlock'"),
+    ('bad policy',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,policy=other'],
+     "qemu-system-x86_64: -rt: policy=other is not 'fifo' or 'rr'"),
+    ('rt-vcpus out of range',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,rt-vcpus=1'],
+     'qemu-system-x86_64: -rt: rt-vcpus lists vCPU 1, but vcpu-cpus gives '
+     'host CPUs for vCPUs 0-0 only'),
+    ('sandbox resourcecontrol=deny',
+     ['-sandbox', 'on,resourcecontrol=deny',
+      '-rt', 'vcpu-cpus=1,emulator-cpus=0'],
+     'qemu-system-x86_64: -sandbox on,resourcecontrol=deny: -rt cannot be '
+     'used with -sandbox resourcecontrol=deny, which forbids the scheduler calls that place '
+     'vCPU and hot-plugged threads; use resourcecontrol=allow, or drop -rt '
+     'and set scheduling from outside QEMU'),
+    ('single-threaded TCG',
+     ['-accel', 'tcg,thread=single', '-rt', 'vcpu-cpus=1,emulator-cpus=0'],
+     'qemu-system-x86_64: -rt needs one host thread per vCPU; remove '
+     'thread=single from -accel tcg'),
+]
+
+
+def test_refusals():
+    need_cpus()
+    for what, args, msg in REFUSALS:
+        expect_refusal(args, msg, what)
+    expect_refusal(RT_ARGS, 'qemu-system-x86_64: -rt: host CPU 1 in '
+                   'vcpu-cpus is not available to QEMU (it may use 0)',
+                   'CPU outside the affinity QEMU was started with',
+                   prefix=['taskset', '-c', '0'])
+    # Non-real-time vCPUs may share the emulator CPUs.
+    r = qrt.run_guest('rt-guest', extra=[
+        '-smp', '2', '-rt',
+        'vcpu-cpus=1,vcpu-cpus=0,emulator-cpus=0,rt-vcpus=0'],
+        append='mode=2')
+    qrt.check(r.status == 1 and 'rt-guest: started' in r.out and
+              'error' not in r.err.lower(),
+              'rt-vcpus=0: vCPU 1 shares the emulator CPU', r.err)
+    # Hot-plugging a vCPU that has no host CPU is refused.
+    qemu = qrt.QemuProcess(qrt.base_args('tcg') + [
+        '-smp', '1,maxcpus=2', '-S'] + RT_ARGS)
+    try:
+        resp = qemu.qmp.raw('device_add', driver='qemu64-x86_64-cpu',
+                            id='cpu1', **{'socket-id': 1, 'core-id': 0,
+                                          'thread-id': 0})
+        want = ('-rt: vcpu-cpus lists 1 host CPUs but maxcpus is 2; list a '
+                'CPU for every possible vCPU to hot-plug vCPUs')
+        qrt.check(resp.get('error', {}).get('desc') == want,
+                  f'vCPU hotplug refused: {resp}', qemu.stderr())
+    finally:
+        qemu.quit()
+
+
+def test_balloon():
+    need_cpus()
+    msg = ('virtio-balloon cannot be used with -rt: inflating the balloon '
+           'and free page reporting give locked guest memory back to the '
+           'host; remove the balloon device or -rt')
+    expect_refusal(RT_ARGS + ['-device', 'virtio-balloon-pci'],
+                   'qemu-system-x86_64: -device virtio-balloon-pci: ' + msg,
+                   'balloon at startup')
+    expect_refusal(RT_ARGS + ['-device',
+                              'virtio-balloon-pci,free-page-reporting=on'],
+                   msg, 'free page reporting at startup')
+    qemu = qrt.QemuProcess(qrt.base_args('tcg') + ['-S'] + RT_ARGS)
+    try:
+        resp = qemu.qmp.raw('device_add', driver='virtio-balloon-pci',
+                            id='b0')
+        qrt.check(resp.get('error', {}).get('desc') == msg,
+                  f'balloon at device_add refused: {resp}', qemu.stderr())
+    finally:
+        qemu.quit()
+    # Without -rt the balloon still works.
+    r = qrt.run_guest('rt-guest', extra=['-device', 'virtio-balloon-pci'],
+                      append='mode=2')
+    qrt.check(r.status == 1 and 'rt-guest: started' in r.out,
+              'balloon without -rt', r.err)
+
+
+def test_kvmclock():
+    need_cpus()
+    qrt.require_kvm()
+    rt = ['-rt', RT_ARGS[1] + ',unstable-tsc=allow']
+    for args, expect, what in (([], 1, 'present without -rt'),
+                               (rt, 0, 'absent with -rt')):
+        r = qrt.run_guest('rt-guest', accel='kvm', extra=args,
+                          append=f'mode=1 expect={expect}', timeout=300)
+        # Status 1 is also QEMU's error exit: the guest must have run.
+        qrt.check(f'clocksource={expect} clocksource2={expect}' in r.out,
+                  f'guest reads kvmclock bits {what}: '
+                  f'{r.out.strip()!r}', r.err)
+        qrt.expect_guest_pass(r, f'kvmclock bits {what}')
+    expect_refusal(RT_ARGS + ['-cpu', 'qemu64'],
+                   'qemu-system-x86_64: -rt: CPU model qemu64 has no '
+                   'invariant TSC, which a guest without kvmclock needs as '
+                   'its clock; use -cpu host or add invtsc=on, or accept an '
+                   'unstable clock with -rt ...,unstable-tsc=allow',
+                   'CPU model without invariant TSC', accel='kvm')
+    expect_refusal(rt + ['-cpu', 'qemu64,kvmclock=on'],
+                   'qemu-system-x86_64: kvmclock=on cannot be used with -rt, '
+                   'which hides kvmclock from the guest; remove kvmclock=on '
+                   'from -cpu', 'explicit kvmclock=on', accel='kvm')
+    for args, want in (([], True), (rt, False)):
+        qemu = qrt.QemuProcess(qrt.base_args('kvm') + ['-S'] + args,
+                               accel='kvm')
+        try:
+            info = qemu.qmp.cmd('query-rt')
+        finally:
+            qemu.quit()
+        qrt.check(info['kvmclock'] == want, f'query-rt kvmclock is {want} '
+                  f'{"with" if args else "without"} -rt', qemu.stderr())
+
+
+def nonroot_copy():
+    """The binary and guest where uid 65534 can read them."""
+    d = tempfile.mkdtemp(prefix='qemu-rt-nonroot-')
+    os.chmod(d, 0o777)
+    qemu = os.path.join(d, 'qemu-system-x86_64')
+    guest = os.path.join(d, 'rt-guest.elf')
+    shutil.copy(qrt.qemu_binary('tcg'), qemu)
+    shutil.copy(qrt.guest_path('rt-guest'), guest)
+    os.chmod(qemu, 0o755)
+    os.chmod(guest, 0o644)
+    return d, qemu, guest
+
+
+def setpriv(caps, rtprio, memlock):
+    cmd = ['prlimit', f'--rtprio={rtprio}', f'--memlock={memlock}', '--',
+           'setpriv', f'--reuid={NOBODY}', f'--regid={NOBODY}',
+           '--clear-groups']
+    if caps:
+        c = ','.join('+' + x for x in caps)
+        cmd += [f'--inh-caps={c}', f'--ambient-caps={c}']
+    else:
+        cmd += ['--inh-caps=-all']
+    return cmd
+
+
+def nonroot_run(d, qemu, guest, prefix, what):
+    """Start QEMU as nobody with QMP and check its threads from outside."""
+    qmp_path = os.path.join(d, f'qmp-{len(os.listdir(d))}.sock')
+    args = prefix + [qemu] + qrt.base_args('tcg') + [
+        '-kernel', guest, '-debugcon', 'stdio', '-append', 'mode=0',
+        '-qmp', f'unix:{qmp_path},server=on,wait=off'] + RT_ARGS
+    err = tempfile.TemporaryFile(mode='w+')
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        qmp = qrt.QMP(qmp_path)
+    except (qrt.TestFailure, OSError) as e:
+        proc.kill()
+        proc.wait()
+        err.seek(0)
+        qrt.fail(f'{what}: QEMU did not start: {e}', err.read())
+    try:
+        cpus = qmp.cmd('query-cpus-fast')
+        vcpu = cpus[0]['thread-id']
+        ts = threads(proc.pid)
+        for tid, t in ts.items():
+            want = ((t[0], SCHED_FIFO, 1, {VCPU_CPU}) if tid == vcpu
+                    else (t[0], SCHED_OTHER, 0, {EMU_CPU}))
+            err.seek(0)
+            qrt.check(t == want, f'{what}: thread {tid} is {fmt(t)}',
+                      err.read())
+        lck = vm_lck(proc.pid)
+        qrt.check(lck >= GUEST_RAM, f'{what}: VmLck {lck} >= {GUEST_RAM}')
+        with open(f'/proc/{proc.pid}/status') as f:
+            uid = [ln for ln in f if ln.startswith('Uid:')][0].split()[1]
+        qrt.check(uid == str(NOBODY), f'{what}: QEMU runs as uid {uid}')
+    finally:
+        try:
+            qmp.cmd('quit')
+        except (qrt.TestFailure, OSError):
+            pass
+        proc.wait(30)
+        qmp.close()
+
+
+def test_nonroot():
+    need_cpus()
+    if os.geteuid() != 0:
+        qrt.skip('the non-root tests switch users and need root')
+    for tool in ('setpriv', 'prlimit'):
+        if not shutil.which(tool):
+            qrt.skip(f'{tool} is not installed')
+    d, qemu, guest = nonroot_copy()
+    try:
+        nonroot_run(d, qemu, guest,
+                    setpriv(['sys_nice', 'ipc_lock'], 0, 0),
+                    'nobody with CAP_SYS_NICE and CAP_IPC_LOCK')
+        r = qrt.run(['prlimit', '--rtprio=1', '--memlock=unlimited', 'true'])
+        if r.status == 0:
+            nonroot_run(d, qemu, guest, setpriv([], 1, 'unlimited'),
+                        'nobody with RLIMIT_RTPRIO=1, '
+                        'RLIMIT_MEMLOCK=unlimited')
+        else:
+            print('SKIP (part): cannot raise RLIMIT_RTPRIO/RLIMIT_MEMLOCK '
+                  f'here ({r.err.strip()}), so the run with limits instead '
+                  'of capabilities is not tested')
+        base = [qemu] + qrt.base_args('tcg') + [
+            '-kernel', guest, '-append', 'mode=0'] + RT_ARGS
+        r = qrt.run(setpriv([], 0, 65536) + base)
+        msg = ('-rt: vCPU 0: setting scheduling policy fifo priority 1 for '
+               'thread ')
+        want = ('failed: Operation not permitted; it needs CAP_SYS_NICE or '
+                'RLIMIT_RTPRIO >= 1 (RLIMIT_RTPRIO is 0)')
+        qrt.check(r.status == 1 and msg in r.err and want in r.err,
+                  f'nobody without CAP_SYS_NICE/RLIMIT_RTPRIO: status '
+                  f'{r.status}, "{msg}... {want}"', r.err)
+        r = qrt.run(setpriv(['sys_nice'], 0, 65536) + base)
+        want = ('qemu-system-x86_64: locking memory failed; it needs '
+                'CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK')
+        qrt.check(r.status == 1 and want in r.err,
+                  f'nobody without CAP_IPC_LOCK/RLIMIT_MEMLOCK: status '
+                  f'{r.status}, "{want}"', r.err)
+        r = qrt.run(setpriv([], 0, 65536) +
+                    [qemu] + qrt.base_args('tcg') +
+                    ['-kernel', guest, '-debugcon', 'stdio',
+                     '-append', 'mode=2', '-rt', RT_ARGS[1] + ',enforce=off'])
+        qrt.check(r.status == 1 and 'rt-guest: started' in r.out and
+                  'warning: -rt: vCPU 0: setting scheduling policy' in r.err
+                  and 'warning: -rt: locking memory failed' in r.err,
+                  'enforce=off: nobody without privileges starts with '
+                  'warnings', r.err)
+    finally:
+        shutil.rmtree(d)
+
+
+def main():
+    tests = {
+        'placement-tcg': lambda: test_placement('tcg'),
+        'placement-kvm': lambda: test_placement('kvm'),
+        'emulator-fifo': lambda: test_placement('tcg', emulator_fifo=True),
+        'rt-vcpus': test_rt_vcpus,
+        'refusals': test_refusals,
+        'balloon': test_balloon,
+        'kvmclock': test_kvmclock,
+        'nonroot': test_nonroot,
+    }
+    if len(sys.argv) != 2 or sys.argv[1] not in tests:
+        print(f'usage: {sys.argv[0]} {"|".join(tests)}')
+        sys.exit(2)
+    tests[sys.argv[1]]()
+
+
+if __name__ == '__main__':
+    main()
