@@ -25,6 +25,15 @@ static struct pio_batch batch;
 static unsigned size;
 static uint64_t goal;
 
+/* RDTSC after every earlier instruction; RDTSCP is not in every model. */
+static inline uint64_t tsc_fenced(void)
+{
+    uint32_t lo, hi;
+
+    asm volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+
 static void plain_out(void)
 {
     outb(PORT, 0);
@@ -48,11 +57,11 @@ static void run(const char *name, void (*fn)(void), unsigned accesses)
     uint64_t t0, t1, iters = 0;
 
     fn();                       /* warm up */
-    t0 = rdtsc_ordered();
+    t0 = tsc_fenced();
     do {
         fn();
         iters++;
-        t1 = rdtsc_ordered();
+        t1 = tsc_fenced();
     } while (t1 - t0 < goal);
     /* cycles per access, two decimals */
     uint64_t c100 = (t1 - t0) * 100 / (iters * accesses);
