@@ -39,6 +39,14 @@ static void plain_out(void)
     outb(PORT, 0);
 }
 
+/* The doorbell's instruction form: 32-bit OUT through %dx, no device work. */
+static void plain_outl_dx(void)
+{
+    volatile uint16_t port = PORT;
+
+    outl(port, 0);
+}
+
 static void batched(void)
 {
     pio_batch_submit(&batch);
@@ -84,6 +92,7 @@ int main(void)
     }
     cli();
     run("plain", plain_out, 1);
+    run("plain-outl-dx", plain_outl_dx, 1);
 
     /* One exit and no dispatch: the floor of every batch. */
     pio_batch_init(&batch, table_buf, (uintptr_t)table_buf,

@@ -14,6 +14,7 @@
  *   pmtimer=P   ACPI PM timer port (default 0x608, set by SeaBIOS)
  *   ramend=A    end of RAM below 4 GiB (default 0x8000000, -m 128M); the
  *               last page is overwritten by the table tests
+ *   smi=1       expect an APM command (port 0xb2) to raise an SMI
  *   loop=N      after the checks, print "LOOP" and submit batches of N
  *               entries forever (exit counting from the host side)
  *
@@ -392,6 +393,17 @@ static void error_cases(bool kernel)
     outl(IOBASE + PIO_BATCH_REG_SUBMIT, 0xfffff);
     check(inl(IOBASE + PIO_BATCH_REG_SUBMIT) == PIO_BATCH_MAGIC,
           "table in ROM ignored, device still answers");
+
+    /*
+     * An APM command (port 0xb2) raises an SMI when the firmware enabled
+     * APMC SMIs, as SeaBIOS does: the entry after it must not run.
+     */
+    if (cmdline_u64("smi", 0)) {
+        FRESH();
+        pio_batch_out(&b, 1, 0xb2, 0x00);
+        pio_batch_in(&b, 1, UART_SCR);
+        expect(&b, PIO_BATCH_ERR_INTERRUPTED, 1, 1, "SMI raised by 0xb2");
+    }
 
     /* PIT channel 0 counter, PIC mask, ELCR; port 0x61 stays in QEMU. */
     FRESH();
