@@ -11,9 +11,14 @@
                  checked against KVM's own io_exits under KVM
   options        bad -device pio-batch options are refused with a clear
                  error
+  migrate        a guest looping on batches is migrated (to a file) and
+                 keeps running batches on the destination; a destination
+                 without the device refuses the stream
 """
 
+import os
 import sys
+import tempfile
 import time
 
 import qrt
@@ -112,6 +117,68 @@ def test_options():
                   f'-device pio-batch,{opt} refused: "{first}"', r.err)
 
 
+def wait_loop(q):
+    deadline = time.time() + 300
+    while 'LOOP' not in q.stdout():
+        if q.proc.poll() is not None or time.time() > deadline:
+            qrt.fail('guest never reached its batch loop: '
+                     + q.stdout()[-2000:], q.stderr())
+        time.sleep(0.2)
+
+
+def wait_migration(q):
+    deadline = time.time() + 120
+    while True:
+        st = q.qmp.cmd('query-migrate').get('status')
+        if st in ('completed', 'failed'):
+            return st
+        if time.time() > deadline:
+            qrt.fail(f'migration still {st} after 120s', q.stderr())
+        time.sleep(0.2)
+
+
+def test_migrate():
+    tmp = tempfile.TemporaryDirectory(prefix='qemu-rt-pio-')
+    path = os.path.join(tmp.name, 'state')
+    guest = qrt.guest_args('pio-batch-check',
+                           f'rounds=1 loop={LOOP_ENTRIES}')
+    src = qrt.QemuProcess(qrt.base_args('tcg') + guest + device_args())
+    try:
+        wait_loop(src)
+        src.qmp.cmd('stop')
+        src.qmp.cmd('migrate', uri='file:' + path)
+        qrt.check(wait_migration(src) == 'completed',
+                  'migration of a VM with pio-batch completed',
+                  src.stderr())
+    finally:
+        src.quit()
+
+    dst = qrt.QemuProcess(qrt.base_args('tcg') + guest + device_args() +
+                          ['-incoming', 'file:' + path])
+    try:
+        deadline = time.time() + 60
+        while dst.qmp.cmd('query-status')['status'] != 'paused':
+            if time.time() > deadline:
+                qrt.fail('destination never loaded the state', dst.stderr())
+            time.sleep(0.2)
+        dst.qmp.cmd('cont')
+        time.sleep(1)
+        stats = dst.qmp.cmd('query-pio-stats')[0]
+    finally:
+        dst.quit()
+    qrt.check(stats['batches'] > 0 and
+              stats['batched-accesses'] == LOOP_ENTRIES * stats['batches'],
+              f'destination runs the guest\'s batches: {stats}')
+
+    r = qrt.run_qemu(qrt.base_args('tcg') + guest + ['-serial', 'null',
+                                                     '-incoming',
+                                                     'file:' + path],
+                     timeout=60)
+    qrt.check(r.status != 0 and 'pio-batch' in r.err,
+              'destination without -device pio-batch refuses the stream: '
+              + (r.err.strip().splitlines() or [''])[-1], r.err)
+
+
 def main():
     what = sys.argv[1]
     accel = sys.argv[2] if len(sys.argv) > 2 else 'tcg'
@@ -123,6 +190,8 @@ def main():
         test_exits(accel)
     elif what == 'options':
         test_options()
+    elif what == 'migrate':
+        test_migrate()
     else:
         qrt.fail(f'unknown test {what}')
 
