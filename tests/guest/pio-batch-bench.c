@@ -47,6 +47,15 @@ static void plain_outl_dx(void)
     outl(port, 0);
 }
 
+/*
+ * A doorbell whose table page is ROM: the device is entered and returns
+ * at the first check, without touching guest RAM.
+ */
+static void rom_doorbell(void)
+{
+    outl(IOBASE + PIO_BATCH_REG_SUBMIT, 0xfffff);
+}
+
 static void batched(void)
 {
     pio_batch_submit(&batch);
@@ -93,6 +102,7 @@ int main(void)
     cli();
     run("plain", plain_out, 1);
     run("plain-outl-dx", plain_outl_dx, 1);
+    run("rom-doorbell", rom_doorbell, 1);
 
     /* One exit and no dispatch: the floor of every batch. */
     pio_batch_init(&batch, table_buf, (uintptr_t)table_buf,
