@@ -25,10 +25,17 @@ MSR_TSC_AUX = 0xc0000103
 MSR_KVM_SYSTEM_TIME_NEW = 0x4b564d01
 
 
-def has_pio_batch(accel):
+# The mix guest rings the pio-batch doorbell and checks the batch ran.
+PIO_BATCH = ['-device', 'pio-batch']
+PIO_BATCH_APPEND = 'pio-batch=1'
+
+
+def require_pio_batch(accel):
     p = subprocess.run([qrt.qemu_binary(accel), '-device', 'help'],
                        capture_output=True, text=True, timeout=60)
-    return '"pio-batch"' in p.stdout + p.stderr
+    qrt.check('"pio-batch"' in p.stdout + p.stderr,
+              f'the {accel} binary has -device pio-batch (patches/pio-batch)',
+              p.stderr)
 
 
 class Audit:
@@ -82,12 +89,8 @@ def mmio(report, page):
 
 
 def test_mix(a):
-    device = has_pio_batch(a.accel)
-    extra = ['-device', 'pio-batch'] if device else []
-    print(f'pio-batch device {"present" if device else "absent"}: the '
-          f'doorbell {"runs the batch" if device else "goes nowhere"}')
-    r, j = a.run('rt-audit-mix', extra=extra,
-                 append='pio-batch=1' if device else None)
+    require_pio_batch(a.accel)
+    r, j = a.run('rt-audit-mix', extra=PIO_BATCH, append=PIO_BATCH_APPEND)
     qrt.expect_guest_pass(r, 'rt-audit-mix')
     qrt.check(j is not None, 'mix: JSON report written', r.err)
     eq((j['schema'], j['version']), ('qemu-rt/rt-audit', 1), 'schema', r)
@@ -141,7 +144,7 @@ def test_mix(a):
        'exits = kernel + userspace', r)
 
     r2, j2 = a.run('rt-audit-mix', 'model=all,kernel-irqchip=off',
-                   extra=extra, append='pio-batch=1' if device else None)
+                   extra=PIO_BATCH, append=PIO_BATCH_APPEND)
     qrt.expect_guest_pass(r2, 'rt-audit-mix, model=all')
     eq((j2['model']['name'], j2['model']['kernel_irqchip']), ('all', 'off'),
        'model=all,kernel-irqchip=off in the report', r2)
@@ -231,10 +234,7 @@ def compare_with_tcg(a, tci_report):
     """TCI must count exactly what native TCG counts."""
     tcg = Audit('tcg', a.plugin, a.tmp)
     tcg.runs = 1000
-    device = has_pio_batch('tcg') and has_pio_batch('tci')
-    extra = ['-device', 'pio-batch'] if device else []
-    r, j = tcg.run('rt-audit-mix', extra=extra,
-                   append='pio-batch=1' if device else None)
+    r, j = tcg.run('rt-audit-mix', extra=PIO_BATCH, append=PIO_BATCH_APPEND)
     qrt.expect_guest_pass(r, 'rt-audit-mix under native TCG')
     for key in ('ports', 'msrs', 'cpuid', 'mmio', 'pio_batch', 'kvmclock'):
         eq(tci_report[key], j[key], f'TCI and TCG agree on "{key}"', r)
