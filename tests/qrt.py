@@ -183,9 +183,18 @@ class QMP:
         self.sock.settimeout(timeout)
         self.file = self.sock.makefile('rw')
         self.events = []
-        greeting = json.loads(self.file.readline())
-        if 'QMP' not in greeting:
-            raise TestFailure(f'bad QMP greeting {greeting}')
+        # An event (RESUME at start-up) can come before the greeting.
+        while True:
+            line = self.file.readline()
+            if not line:
+                raise TestFailure('QMP connection closed before greeting')
+            greeting = json.loads(line)
+            if 'event' in greeting:
+                self.events.append(greeting)
+                continue
+            if 'QMP' not in greeting:
+                raise TestFailure(f'bad QMP greeting {greeting}')
+            break
         self.cmd('qmp_capabilities')
 
     def raw(self, name, **args):
