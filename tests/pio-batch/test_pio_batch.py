@@ -72,12 +72,7 @@ def test_exits(accel):
         f'rounds=1 kernel={1 if kvm else 0} loop={LOOP_ENTRIES}')
     q = qrt.QemuProcess(args + device_args(), accel=accel)
     try:
-        deadline = time.time() + 300
-        while 'LOOP' not in q.stdout():
-            if q.proc.poll() is not None or time.time() > deadline:
-                qrt.fail('guest never reached its batch loop: '
-                         + q.stdout()[-2000:], q.stderr())
-            time.sleep(0.2)
+        wait_loop(q)
         qrt.check('FAIL' not in q.stdout(), 'guest checks before the loop',
                   q.stdout())
         s0, k0 = snapshot(q, kvm)
