@@ -1435,6 +1435,28 @@ static bool parse_bool(const char *key, const char *val, bool *ret)
     return true;
 }
 
+/* VAL is one of NAMES; *RET becomes its index, the enum's value. */
+static bool parse_choice(const char *key, const char *val,
+                         const char *const *names, size_t n, uint64_t *ret)
+{
+    g_autoptr(GString) expected = g_string_new(names[0]);
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (!strcmp(val, names[i])) {
+            *ret = i;
+            return true;
+        }
+    }
+    for (i = 1; i < n; i++) {
+        g_string_append_printf(expected, "%s%s", i == n - 1 ? " or " : ", ",
+                               names[i]);
+    }
+    fprintf(stderr, "rt-audit: %s=%s: expected %s\n", key, val,
+            expected->str);
+    return false;
+}
+
 static bool parse_arg(const char *opt)
 {
     g_auto(GStrv) tok = g_strsplit(opt, "=", 2);
@@ -1464,29 +1486,17 @@ static bool parse_arg(const char *opt)
         }
         fail_status = n;
     } else if (!strcmp(key, "model")) {
-        if (!strcmp(val, "kvm-intel")) {
-            model = M_KVM_INTEL;
-        } else if (!strcmp(val, "kvm-amd")) {
-            model = M_KVM_AMD;
-        } else if (!strcmp(val, "all")) {
-            model = M_ALL;
-        } else {
-            fprintf(stderr, "rt-audit: model=%s: expected kvm-intel, "
-                    "kvm-amd or all\n", val);
+        if (!parse_choice(key, val, model_name, G_N_ELEMENTS(model_name),
+                          &n)) {
             return false;
         }
+        model = n;
     } else if (!strcmp(key, "kernel-irqchip")) {
-        if (!strcmp(val, "on")) {
-            irqchip = IRQCHIP_ON;
-        } else if (!strcmp(val, "split")) {
-            irqchip = IRQCHIP_SPLIT;
-        } else if (!strcmp(val, "off")) {
-            irqchip = IRQCHIP_OFF;
-        } else {
-            fprintf(stderr, "rt-audit: kernel-irqchip=%s: expected on, "
-                    "split or off\n", val);
+        if (!parse_choice(key, val, irqchip_name,
+                          G_N_ELEMENTS(irqchip_name), &n)) {
             return false;
         }
+        irqchip = n;
     } else if (!strcmp(key, "apicv")) {
         if (!parse_bool(key, val, &b)) {
             return false;
