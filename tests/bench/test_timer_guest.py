@@ -1,0 +1,107 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The timer-latency guest's own arithmetic, with exact expected values.
+
+Under -icount shift=0,sleep=off the guest's clock is its instruction count
+and a halted CPU jumps straight to the next timer deadline, so every
+latency is 0 and the number of ticks is known in advance:
+
+  periodic   1000 periods of 100 us: 1000 delivered, 0 lost, max 0
+  lost       the handler spins 250 us with interrupts off each tick: the
+             APIC latches one pending tick and drops the rest, so 100/250 of
+             the periods deliver (400 of 1000, +-1 for the last period) and
+             the rest are counted lost
+  one-shot   300 one-shot wake-ups, all on time
+  bad-mode   mode=4 and interval=0: one FAIL line naming the fix, guest fails
+"""
+
+import re
+import sys
+
+import qrt
+
+ICOUNT = ['-icount', 'shift=0,sleep=off']
+
+
+def result(r, what):
+    m = re.search(r'^RESULT (.*)$', r.out, re.M)
+    qrt.check(m is not None, f'{what}: the guest printed its RESULT line',
+              r.err + '\n--- guest output ---\n' + r.out)
+    res = {}
+    for kv in m.group(1).split():
+        k, _, v = kv.partition('=')
+        res[k] = int(v) if v.isdigit() else v
+    print(f'{what}: {m.group(0)}')
+    return res
+
+
+def expect(res, key, want, what):
+    qrt.check(res.get(key) == want, f'{what}: {key}={res.get(key)} == {want}')
+
+
+def case_periodic():
+    r = qrt.run_guest('timer-latency', extra=ICOUNT,
+                      append='samples=1000 interval=100 mode=3')
+    qrt.expect_guest_pass(r, 'periodic')
+    res = result(r, 'periodic')
+    for key, want in [('mode', 'periodic'), ('periods', 1000),
+                      ('samples', 1000), ('lost', 0), ('min', 0), ('max', 0),
+                      ('overflows', 0)]:
+        expect(res, key, want, 'periodic')
+    qrt.check('# Ticks: 1000 periods, 1000 delivered, 0 lost' in r.out,
+              'periodic: the "# Ticks:" summary line')
+
+
+def case_lost():
+    r = qrt.run_guest('timer-latency', extra=ICOUNT,
+                      append='samples=1000 interval=100 mode=3 irqoff=250')
+    qrt.expect_guest_pass(r, 'lost')
+    res = result(r, 'lost')
+    periods, delivered = res['periods'], res['samples']
+    # The last handler may see two period starts at once: 1000 or 1001.
+    qrt.check(periods in (1000, 1001), f'lost: periods {periods} is 1000 '
+              'or 1001')
+    want = periods * 100 // 250
+    qrt.check(abs(delivered - want) <= 1, f'lost: {delivered} ticks '
+              f'delivered, periods * 100/250 = {want} (+-1)')
+    expect(res, 'lost', periods - delivered, 'lost')
+    qrt.check(f'# Ticks: {periods} periods, {delivered} delivered, '
+              f'{periods - delivered} lost' in r.out,
+              'lost: the "# Ticks:" summary line agrees')
+    # Latency is measured from the latest period start, so below a period.
+    qrt.check(res['max'] < 100, f'lost: max {res["max"]} us < the 100 us '
+              'period')
+
+
+def case_oneshot():
+    r = qrt.run_guest('timer-latency', extra=ICOUNT,
+                      append='samples=300 interval=1000 mode=1')
+    qrt.expect_guest_pass(r, 'one-shot')
+    res = result(r, 'one-shot')
+    for key, want in [('mode', 'one-shot'), ('samples', 300), ('max', 0),
+                      ('p99', 0), ('overflows', 0)]:
+        expect(res, key, want, 'one-shot')
+    qrt.check('periods' not in res and '# Ticks' not in r.out,
+              'one-shot: no tick accounting outside periodic mode')
+
+
+def case_bad_mode():
+    for append, msg in [
+            ('mode=4', 'FAIL: mode=4: use 0 (best one-shot kind), '
+             '1 (one-shot), 2 (TSC deadline) or 3 (periodic)'),
+            ('mode=3 interval=0',
+             'FAIL: samples and interval must be at least 1')]:
+        r = qrt.run_guest('timer-latency', extra=ICOUNT, append=append)
+        qrt.check(r.status == qrt.GUEST_FAIL_STATUS,
+                  f'{append}: QEMU exit status {r.status} == '
+                  f'{qrt.GUEST_FAIL_STATUS} (guest failed)', r.err + r.out)
+        qrt.check(msg in r.out, f'{append}: prints "{msg}"', r.out)
+        qrt.check('RESULT' not in r.out, f'{append}: no RESULT line')
+
+
+CASES = {'periodic': case_periodic, 'lost': case_lost,
+         'one-shot': case_oneshot, 'bad-mode': case_bad_mode}
+
+if __name__ == '__main__':
+    qrt.check_patched('tcg')
+    CASES[sys.argv[1]]()
+    print('PASS')
