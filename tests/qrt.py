@@ -15,11 +15,14 @@ QEMU's stderr included.
 import fcntl
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.realpath(__file__))), 'scripts'))
+import qmplib  # noqa: E402  (scripts/qmplib.py, shared with the scripts)
 
 SKIP = 77
 FIRMWARE_DIRS = ['/usr/share/seabios', '/usr/share/qemu']
@@ -165,62 +168,26 @@ def check_patched(accel):
           f'{accel} binary is the patched one: "{first}"', r.err)
 
 
-class QMP:
-    """A minimal synchronous QMP client over a Unix socket."""
+class QMP(qmplib.QMPClient):
+    """scripts/qmplib.py's client; its errors are test failures."""
 
     def __init__(self, path, timeout=30):
-        deadline = time.time() + timeout
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.time() > deadline:
-                    raise TestFailure(f'QMP socket {path} never came up')
-                time.sleep(0.05)
-        self.sock.settimeout(timeout)
-        self.file = self.sock.makefile('rw')
-        self.events = []
-        # An event (RESUME at start-up) can come before the greeting.
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise TestFailure('QMP connection closed before greeting')
-            greeting = json.loads(line)
-            if 'event' in greeting:
-                self.events.append(greeting)
-                continue
-            if 'QMP' not in greeting:
-                raise TestFailure(f'bad QMP greeting {greeting}')
-            break
-        self.cmd('qmp_capabilities')
+        try:
+            super().__init__(path, timeout)
+        except qmplib.QMPError as e:
+            raise TestFailure(str(e)) from None
 
     def raw(self, name, **args):
-        msg = {'execute': name}
-        if args:
-            msg['arguments'] = args
-        self.file.write(json.dumps(msg) + '\n')
-        self.file.flush()
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise TestFailure(f'QMP connection closed during {name}')
-            resp = json.loads(line)
-            if 'event' in resp:
-                self.events.append(resp)
-                continue
-            return resp
+        try:
+            return super().raw(name, **args)
+        except qmplib.QMPError as e:
+            raise TestFailure(str(e)) from None
 
     def cmd(self, name, **args):
         resp = self.raw(name, **args)
         if 'error' in resp:
             raise TestFailure(f'QMP {name} failed: {resp["error"]}')
         return resp['return']
-
-    def close(self):
-        self.sock.close()
 
 
 class QemuProcess:

@@ -6,6 +6,7 @@ from a temporary copy of the project where a case needs a broken one, with
 a temporary cache, so nothing here touches the real build.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -188,6 +189,47 @@ def case_bad_arguments(tmp):
     r = script('build-qemu', '--variant', 'arm')
     expect_error(r, 1, "unknown variant 'arm'; use tcg, tci or all",
                  'build-qemu with an unknown variant')
+
+
+def case_qmp_tool(tmp):
+    """scripts/qmp against a paused QEMU, and its bad input."""
+    sock = os.path.join(tmp, 'qmp.sock')
+    r = script('qmp', os.path.join(tmp, 'nosock'), 'query-status',
+               '--wait', '0.2')
+    expect_error(r, 1, f'qmp: cannot connect to QMP socket {tmp}/nosock '
+                 '(No such file or directory)', 'qmp without QEMU')
+    # scripts/qmp needs the socket to itself: QEMU serves one client.
+    qemu = subprocess.Popen([qrt.qemu_binary('tcg')] + qrt.base_args('tcg') +
+                            ['-S', '-qmp', f'unix:{sock},server=on,wait=off'],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        r = script('qmp', sock, 'query-status')
+        qrt.check(r.status == 0 and json.loads(r.out) ==
+                  {'status': 'prelaunch', 'running': False},
+                  f'qmp query-status prints the return value: {r.out!r}',
+                  r.err)
+        r = script('qmp', sock, 'bogus-command')
+        expect_error(r, 1, 'qmp: bogus-command: The command bogus-command '
+                     'has not been found', 'qmp with an unknown command')
+        r = script('qmp', sock, 'query-status', '{')
+        expect_error(r, 1, 'qmp: arguments are not JSON', 'qmp bad JSON')
+        r = script('qmp', sock, 'query-status', '[1]')
+        expect_error(r, 1, 'qmp: arguments must be a JSON object',
+                     'qmp with a JSON list')
+        r = script('qmp', sock, 'qom-get',
+                   '{"path": "/machine", "property": "type"}')
+        qrt.check(r.status == 0 and
+                  json.loads(r.out) == 'pc-i440fx-10.2-machine',
+                  f'qmp passes arguments: qom-get type = {r.out.strip()}',
+                  r.err)
+        r = script('qmp', sock, 'quit')
+        qrt.check(r.status == 0 and qemu.wait(30) == 0,
+                  'qmp quit: QEMU exits 0', r.err)
+    finally:
+        if qemu.poll() is None:
+            qemu.kill()
+        qemu.wait()
 
 
 def main():
