@@ -131,10 +131,13 @@ class Result:
         return f'<exit {self.status}>'
 
 
-def run(args, timeout=120, env=None):
-    """Run a command; a time-out is a failure that shows what was printed."""
+def run(args, timeout=120, env=None, input=None):
+    """Run a command (with @input on stdin, else none); a time-out is a
+    failure that shows what was printed."""
     try:
-        p = subprocess.run(args, stdin=subprocess.DEVNULL,
+        p = subprocess.run(args, input=input,
+                           stdin=None if input is not None else
+                           subprocess.DEVNULL,
                            capture_output=True, text=True,
                            errors='replace', timeout=timeout, env=env)
     except subprocess.TimeoutExpired as e:

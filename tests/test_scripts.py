@@ -232,6 +232,32 @@ def case_qmp_tool(tmp):
         qemu.wait()
 
 
+def case_perf_sched_summary(tmp):
+    """Per-thread medians from perf sched timehist lines, exact."""
+    lines = ''.join(
+        f'  {100 + i}.000100 [000{cpu}]  {comm}[{tid}{pid}]  '
+        f'1.000  {delay:.3f}  {run:.3f}\n'
+        for i, (cpu, comm, tid, pid, delay, run) in enumerate([
+            (0, 'qemu-system-x86', 500, '', 0.010, 0.030),
+            (0, 'qemu-system-x86', 500, '', 0.020, 0.040),
+            (0, 'qemu-system-x86', 500, '', 0.090, 0.050),
+            (1, 'CPU 0/TCG', 501, '/500', 0.040, 0.060),
+            (1, 'CPU 0/TCG', 501, '/500', 2.000, 0.070),
+            (1, 'stress-ng-cpu', 600, '', 4.000, 1.000)]))
+    lines += 'Samples do not have callchains.\n'
+    r = qrt.run([os.path.join(TOP, 'scripts', 'perf-sched-summary'),
+                 '--pid', '500'], env=None, timeout=30, input=lines)
+    rows = [l.split() for l in r.out.splitlines()[1:]]
+    qrt.check(r.status == 0 and rows == [
+        ['qemu-system-x86/500', '0', '3', '20', '90', '90', '40', '50'],
+        ['CPU', '0/TCG/501', '1', '2', '1020', '2000', '2000', '65', '70']],
+        f'summary of pid 500: {rows}', r.err + r.out)
+    r = qrt.run([os.path.join(TOP, 'scripts', 'perf-sched-summary')],
+                timeout=30, input='nothing\n')
+    expect_error(r, 1, 'perf-sched-summary: no "perf sched timehist" lines '
+                 'on stdin', 'perf-sched-summary without perf lines')
+
+
 def main():
     case = sys.argv[1]
     fn = globals().get('case_' + case.replace('-', '_'))
