@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """scripts/bench-latency + scripts/bench-report with a short setting.
 
-  timer          timer-latency guest, 50 samples, plain and libvirt-style
-                 (and -rt when the binary has it), host idle: every run has
-                 its 50 samples, the JSON records and the report have the
-                 expected structure, the tuning was in effect
+  timer          timer-latency guest one-shot (timer) and periodic (tick),
+                 50 samples / periods, plain and libvirt-style (and -rt when
+                 the binary has it), host idle: every run has its 50
+                 samples, or its 50 periods split into delivered and lost
+                 ticks, the JSON records and the report have the expected
+                 structure, the tuning was in effect
   linux          the cyclictest guest, plain, idle (skipped when
                  scripts/build-rt-guest has not filled its cache)
   bad-arguments  bad input: one clear line, exit status 1
@@ -59,6 +61,18 @@ def check_run(rec, guest, config, samples, stderr):
     qrt.check(not rec.get('error'), f'{tag}: no error (got '
               f'{rec.get("error")!r})', stderr + rec.get('qemu_stderr', ''))
     res = rec['result']
+    if guest == 'tick':
+        # The last tick may close two periods at once.
+        qrt.check(res['periods'] in (samples, samples + 1),
+                  f'{tag}: periods {res["periods"]} is {samples} or '
+                  f'{samples + 1}')
+        qrt.check(res['samples'] + res['lost'] == res['periods'],
+                  f'{tag}: {res["samples"]} delivered + {res["lost"]} lost '
+                  f'== {res["periods"]} periods')
+        qrt.check(res['max'] < rec['interval_us'],
+                  f'{tag}: max {res["max"]} below the period '
+                  f'{rec["interval_us"]} us')
+        samples = res['samples']
     qrt.check(res['samples'] == samples,
               f'{tag}: samples {res["samples"]} == {samples}')
     in_hist = sum(rec['histogram'].values())
@@ -91,7 +105,8 @@ def check_run(rec, guest, config, samples, stderr):
     return snap
 
 
-def check_tuned(snap, rec, tag, vcpu_cpu, emu_cpus, emu_fifo):
+def check_tuned(snap, rec, tag, vcpu_cpu, emu_cpus, emu_fifo,
+                all_fifo=False):
     vcpus = [c['thread-id'] for c in snap['query-cpus-fast']]
     threads = {t['tid']: t for t in snap['threads']}
     qrt.check(len(vcpus) == 1 and vcpus[0] in threads,
@@ -106,13 +121,18 @@ def check_tuned(snap, rec, tag, vcpu_cpu, emu_cpus, emu_fifo):
               f'{tag}: every other thread on {emu_cpus} (got '
               f'{[t["affinity"] for t in others]})')
     main = threads[rec['qemu_pid']]
+    if all_fifo:
+        qrt.check(all(t['policy'] == 'fifo' and t['rt_priority'] == 1
+                      for t in others),
+                  f'{tag}: every other thread fifo 1 (got '
+                  f'{[(t["policy"], t["rt_priority"]) for t in others]})')
     if emu_fifo:
         qrt.check(main['policy'] == 'fifo' and main['rt_priority'] == 1,
                   f'{tag}: main thread fifo 1 (got {main["policy"]} '
                   f'{main["rt_priority"]})')
 
 
-def check_report(report, img_dir, configs, guest, rt_skipped):
+def check_report(report, img_dir, configs, guests, rt_skipped):
     qrt.check(os.path.exists(report), 'report written')
     with open(report) as f:
         text = f.read()
@@ -124,19 +144,26 @@ def check_report(report, img_dir, configs, guest, rt_skipped):
                    '## Reproducing on a tuned RT host',
                    '## -rt against libvirt-style tuning'):
         qrt.check(needle in text, f'report contains "{needle}"')
-    for c in configs:
-        qrt.check(re.search(rf'^\| {re.escape(c)} \| idle \| 1/1 \|', text,
-                            re.M) is not None,
-                  f'report has a row for {c}, idle, 1 of 1 runs')
+    rows = re.findall(r'^\| (\S+) \| idle \| 1/1 \|', text, re.M)
+    want = [c for g in guests for c in configs]
+    qrt.check(rows == want, f'report rows (config, idle, 1 of 1 runs) '
+              f'{rows} == {want}')
+    if 'tick' in guests:
+        qrt.check('p99 | max | ticks lost |' in text and
+                  re.search(r'^\| plain \| idle \| 1/1 \|.* \| \d+ \(\d',
+                            text, re.M) is not None,
+                  'report has the ticks lost column, filled for the tick '
+                  'guest')
     if rt_skipped:
         qrt.check('**Not measured:**' in text and 'no -rt option' in text,
                   'report says the -rt configurations were not measured')
-    png = os.path.join(img_dir, f'latency-short-{guest}-idle.png')
-    qrt.check(os.path.exists(png), f'histogram {os.path.basename(png)}')
-    with open(png, 'rb') as f:
-        qrt.check(f.read(8) == b'\x89PNG\r\n\x1a\n', 'it is a PNG')
-    rel = os.path.relpath(png, os.path.dirname(report))
-    qrt.check(f']({rel})' in text, f'report links {rel}')
+    for guest in guests:
+        png = os.path.join(img_dir, f'latency-short-{guest}-idle.png')
+        qrt.check(os.path.exists(png), f'histogram {os.path.basename(png)}')
+        with open(png, 'rb') as f:
+            qrt.check(f.read(8) == b'\x89PNG\r\n\x1a\n', 'it is a PNG')
+        rel = os.path.relpath(png, os.path.dirname(report))
+        qrt.check(f']({rel})' in text, f'report links {rel}')
 
 
 def case_timer():
@@ -146,7 +173,7 @@ def case_timer():
     have_rt = rt_supported(qemu)
     configs = ['plain']
     if os.geteuid() == 0:
-        configs.append('libvirt')
+        configs += ['libvirt', 'hand']
     else:
         print('libvirt-style configuration left out: it needs root '
               '(SCHED_FIFO, mlock) and this test runs as uid '
@@ -160,8 +187,9 @@ def case_timer():
         report = os.path.join(tmp, 'docs', 'benchmarks.md')
         os.makedirs(os.path.dirname(report))
         r = run([BENCH, '--qemu', qemu, '--timer-guest', guest,
-                 '--guests', 'timer', '--configs', 'plain,libvirt,rt,rt-emu'
-                 if os.geteuid() == 0 else 'plain',
+                 '--guests', 'timer,tick', '--configs',
+                 'plain,libvirt,hand,rt,rt-emu' if os.geteuid() == 0
+                 else 'plain',
                  '--loads', 'idle', '--repeat', '1', '--samples', '50',
                  '--out', out, '--report', report])
         qrt.check(r.status == 0, f'bench-latency exit status {r.status} == 0',
@@ -171,32 +199,45 @@ def case_timer():
                       'the missing -rt option is reported: '
                       + r.err.splitlines()[0], r.err)
         meta = load(os.path.join(out, 'bench.json'))
-        names = [f'short-timer-{c}-idle-1.json' for c in configs]
+        names = [f'short-{g}-{c}-idle-1.json' for g in ('timer', 'tick')
+                 for c in configs]
         qrt.check(meta['runs'] == names,
                   f'bench.json lists {meta["runs"]} == {names}')
-        for c in configs:
-            rec = load(os.path.join(out, f'short-timer-{c}-idle-1.json'))
-            snap = check_run(rec, 'timer', c, 50, r.err)
+        for g, c in [(g, c) for g in ('timer', 'tick') for c in configs]:
+            rec = load(os.path.join(out, f'short-{g}-{c}-idle-1.json'))
+            snap = check_run(rec, g, c, 50, r.err)
+            qrt.check(rec['result']['mode'] == ('periodic' if g == 'tick'
+                                                else 'one-shot'),
+                      f'{g}/{c}: guest mode {rec["result"]["mode"]}')
             if c == 'plain':
                 qrt.check(all(t['policy'] == 'other' for t in
                               snap['threads']),
                           'plain: every thread SCHED_OTHER')
             else:
                 check_tuned(snap, rec, c, vcpu_cpu, emu_cpus,
-                            c in ('libvirt', 'rt-emu'))
+                            c in ('libvirt', 'hand', 'rt-emu'),
+                            all_fifo=c in ('hand', 'rt-emu'))
             if c == 'libvirt':
                 cmd = rec['qemu_cmdline']
                 qrt.check('-overcommit' in cmd and 'mem-lock=on' in cmd,
                           'libvirt: -overcommit mem-lock=on')
                 qrt.check(not any('balloon' in x for x in cmd),
                           'libvirt: no balloon device')
+            if c == 'hand':
+                cmd = rec['qemu_cmdline']
+                qrt.check('-rt' not in cmd and '-overcommit' not in cmd,
+                          'hand: tuned from outside only (no -rt, no '
+                          '-overcommit)')
+                qrt.check(rec['hand_tuning']['vcpu_threads'] ==
+                          [x['thread-id'] for x in snap['query-cpus-fast']],
+                          'hand: tuned the vCPU threads QMP names')
             if c.startswith('rt'):
                 qrt.check('-rt' in rec['qemu_cmdline'],
                           f'{c}: -rt on the command line')
                 qrt.check('query-rt' in snap and snap['query-rt']['active'],
                           f'{c}: query-rt snapshot says active')
         check_report(report, os.path.join(tmp, 'docs', 'img'), configs,
-                     'timer', not have_rt)
+                     ['timer', 'tick'], not have_rt)
 
 
 def case_linux():
@@ -223,7 +264,7 @@ def case_linux():
                   'the result comes from cyclictest')
         qrt.check('-l 200' in rec['guest_args'],
                   f'cyclictest ran 200 loops ({rec["guest_args"]})')
-        check_report(report, os.path.join(tmp, 'img'), ['plain'], 'linux',
+        check_report(report, os.path.join(tmp, 'img'), ['plain'], ['linux'],
                      False)
 
 
@@ -251,6 +292,9 @@ def case_bad_arguments():
     expect_error(b + ['--emulator-priority', '5', '--vcpu-priority', '2'],
                  'must be below --vcpu-priority')
     expect_error(b + ['--long-only'], '--long-only needs --long')
+    expect_error(b + ['--tick-interval', '20'],
+                 '--tick-interval must be at least 50 us')
+    expect_error(b + ['--duration', '0'], '--duration must be above 0')
     expect_error([BENCH, '--qemu', '/nonexistent/qemu'], 'is not executable')
     expect_error(b[:3] + ['--guests', 'timer', '--timer-guest',
                           '/nonexistent.elf'], 'no timer-latency guest')
@@ -258,6 +302,8 @@ def case_bad_arguments():
                           '/nonexistent/vmlinuz'], 'scripts/build-rt-guest')
     with tempfile.TemporaryDirectory() as tmp:
         expect_error([REPORT, tmp], 'has no bench.json')
+        expect_error([REPORT, tmp, '--notes', '/nonexistent.md'],
+                     '--notes /nonexistent.md: No such file')
     expect_error([BUILD_GUEST, '--bogus'], "unknown argument '--bogus'")
     expect_error([BUILD_GUEST, '--with-guest-check', '/nonexistent'],
                  'no such file')
