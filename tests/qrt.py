@@ -13,7 +13,6 @@ QEMU's stderr included.
 """
 
 import fcntl
-import json
 import os
 import subprocess
 import sys

@@ -62,10 +62,10 @@ def check_run(rec, guest, config, samples, stderr):
               f'{rec.get("error")!r})', stderr + rec.get('qemu_stderr', ''))
     res = rec['result']
     if guest == 'tick':
-        # The last tick may close two periods at once.
-        qrt.check(res['periods'] in (samples, samples + 1),
-                  f'{tag}: periods {res["periods"]} is {samples} or '
-                  f'{samples + 1}')
+        # The last tick closes every period since the one before it, so
+        # the run can end past @samples when ticks were lost at the end.
+        qrt.check(res['periods'] >= samples,
+                  f'{tag}: periods {res["periods"]} >= {samples}')
         qrt.check(res['samples'] + res['lost'] == res['periods'],
                   f'{tag}: {res["samples"]} delivered + {res["lost"]} lost '
                   f'== {res["periods"]} periods')

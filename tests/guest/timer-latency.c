@@ -286,13 +286,13 @@ int main(void)
     printf("# Histogram Overflows: %05lu\n", st.overflows);
     if (mode == 3) {
         printf("# Ticks: %lu periods, %lu delivered, %lu lost\n",
-               st.samples + lost, st.samples, lost);
+               per.seen, st.samples, lost);
     }
     printf("RESULT samples=%lu min=%lu avg=%lu p99=%lu max=%lu "
            "overflows=%lu mode=%s", st.samples, st.min, st.sum / st.samples,
            p99, st.max, st.overflows, mode_names[mode]);
     if (mode == 3) {
-        printf(" periods=%lu lost=%lu", st.samples + lost, lost);
+        printf(" periods=%lu lost=%lu", per.seen, lost);
     }
     printf("\n");
     return GUEST_PASS;
