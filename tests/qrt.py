@@ -14,6 +14,7 @@ QEMU's stderr included.
 
 import fcntl
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -161,6 +162,19 @@ def expect_guest_pass(r, what):
     check(r.status == GUEST_PASS_STATUS,
           f'{what}: QEMU exit status {r.status} == {GUEST_PASS_STATUS} '
           '(guest passed)', r.err + '\n--- guest output ---\n' + r.out)
+
+
+def guest_result(r, what):
+    """The key=value pairs of the guest's "RESULT ..." line, numbers as int."""
+    m = re.search(r'^RESULT (.*)$', r.out, re.M)
+    check(m is not None, f'{what}: the guest printed its RESULT line',
+          r.err + '\n--- guest output ---\n' + r.out)
+    res = {}
+    for kv in m.group(1).split():
+        k, _, v = kv.partition('=')
+        res[k] = int(v) if v.isdigit() else v
+    print(f'{what}: {m.group(0)}')
+    return res
 
 
 def check_patched(accel):

@@ -14,7 +14,6 @@ latency is 0 and the number of ticks is known in advance:
   bad-mode   mode=4 and interval=0: one FAIL line naming the fix, guest fails
 """
 
-import re
 import sys
 
 import qrt
@@ -22,23 +21,11 @@ import qrt
 ICOUNT = ['-icount', 'shift=0,sleep=off']
 
 
-def result(r, what):
-    m = re.search(r'^RESULT (.*)$', r.out, re.M)
-    qrt.check(m is not None, f'{what}: the guest printed its RESULT line',
-              r.err + '\n--- guest output ---\n' + r.out)
-    res = {}
-    for kv in m.group(1).split():
-        k, _, v = kv.partition('=')
-        res[k] = int(v) if v.isdigit() else v
-    print(f'{what}: {m.group(0)}')
-    return res
-
-
 def run_ok(append, what):
     """Run the guest under -icount; it must pass and print its RESULT."""
     r = qrt.run_guest('timer-latency', extra=ICOUNT, append=append)
     qrt.expect_guest_pass(r, what)
-    return r, result(r, what)
+    return r, qrt.guest_result(r, what)
 
 
 def expect(res, key, want, what):
