@@ -23,6 +23,7 @@ import qrt
 VCPU_CPU = 1
 EMU_CPU = 0
 RT_ARGS = ['-rt', f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU}']
+TIMER_ADVANCE_DEFAULT = 50000
 GUEST_RAM = 128 << 20
 SCHED_OTHER, SCHED_FIFO, SCHED_RR = 0, 1, 2
 POLICY_NAMES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
@@ -202,11 +203,24 @@ def test_placement(accel, emulator_fifo=False):
                   [(c['cpu-index'], c['thread-id'], True) for c in cpus],
                   f'{what}: query-rt vCPUs match query-cpus-fast and have '
                   'reset-on-fork', qemu.stderr())
+        # Under TCG the real-time vCPU runs its own timers (default
+        # advance 50 us); under KVM the guest's timers are in the kernel.
+        want = [TIMER_ADVANCE_DEFAULT] if accel == 'tcg' else []
+        adv = [t['timer-advance-ns'] for t in info['threads']
+               if 'timer-advance-ns' in t]
+        qrt.check(adv == want and
+                  ('timer-advance-ns' in qv[0]) == (accel == 'tcg'),
+                  f'{what}: timer-advance-ns {adv} == {want}, on the vCPU',
+                  str(info))
         hmp = qemu.qmp.cmd('human-monitor-command',
                            **{'command-line': 'info rt'})
-        qrt.check('real-time: active' in hmp and
-                  f'vCPU 0 tid {qv[0]["thread-id"]}' in hmp,
+        line = f'vCPU 0 tid {qv[0]["thread-id"]}'
+        qrt.check('real-time: active' in hmp and line in hmp,
                   f'{what}: info rt shows the vCPU', hmp)
+        runs = f'runs its timers {TIMER_ADVANCE_DEFAULT} ns in advance'
+        qrt.check((runs in hmp) == (accel == 'tcg'),
+                  f'{what}: info rt says whether the vCPU runs its timers',
+                  hmp)
     finally:
         status = qemu.quit()
     qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
@@ -232,7 +246,12 @@ def test_rt_vcpus():
                 want = (t[0], SCHED_OTHER, 0, {EMU_CPU})
             qrt.check(t == want, f'rt-vcpus=0: thread {tid} is {fmt(t)} '
                       f'(expected {fmt(want)})', qemu.stderr())
-        check_query_rt(qemu, 'rt-vcpus=0')
+        info = check_query_rt(qemu, 'rt-vcpus=0')
+        adv = {t['cpu-index']: t.get('timer-advance-ns')
+               for t in info['threads'] if 'cpu-index' in t}
+        qrt.check(adv == {0: TIMER_ADVANCE_DEFAULT, 1: None},
+                  f'rt-vcpus=0: only vCPU 0 runs its timers {adv}',
+                  str(info))
     finally:
         status = qemu.quit()
     qrt.check(status == 0, f'rt-vcpus=0: QEMU quit with status {status}',
@@ -307,6 +326,18 @@ REFUSALS = [
      'used with -sandbox resourcecontrol=deny, which forbids the scheduler calls that place '
      'vCPU and hot-plugged threads; use resourcecontrol=allow, or drop -rt '
      'and set scheduling from outside QEMU'),
+    ('timer-advance too large',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,timer-advance=1000001'],
+     'qemu-system-x86_64: -rt: timer-advance=1000001 is out of range; give '
+     '0-1000000 nanoseconds'),
+    ('timer-advance negative',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,timer-advance=-5'],
+     'qemu-system-x86_64: -rt: timer-advance=-5 is out of range; give '
+     '0-1000000 nanoseconds'),
+    ('timer-advance not a number',
+     ['-rt', 'vcpu-cpus=1,emulator-cpus=0,timer-advance=50us'],
+     "qemu-system-x86_64: -rt vcpu-cpus=1,emulator-cpus=0,"
+     "timer-advance=50us: Parameter 'timer-advance' expects a number"),
     ('single-threaded TCG',
      ['-accel', 'tcg,thread=single', '-rt', 'vcpu-cpus=1,emulator-cpus=0'],
      'qemu-system-x86_64: -rt needs one host thread per vCPU; remove '
@@ -403,6 +434,54 @@ def test_kvmclock():
             qemu.quit()
         qrt.check(info['kvmclock'] == want, f'query-rt kvmclock is {want} '
                   f'{"with" if args else "without"} -rt', qemu.stderr())
+
+
+def test_vcpu_timers():
+    """A halted -rt vCPU runs its timers itself (TCG): the timer guest
+    gets every one-shot wake-up and accounts for every tick, whatever
+    the advance, and query-rt reports the advance given."""
+    need_cpus()
+    for adv in (None, 0, 1000000):
+        rt = list(RT_ARGS)
+        if adv is not None:
+            rt[1] += f',timer-advance={adv}'
+        want = TIMER_ADVANCE_DEFAULT if adv is None else adv
+        what = f'timer-advance={want}'
+        qemu = qrt.QemuProcess(qrt.base_args('tcg') + ['-S'] + rt)
+        try:
+            info = qemu.qmp.cmd('query-rt')
+        finally:
+            qemu.quit()
+        got = [t.get('timer-advance-ns') for t in info['threads']
+               if 'cpu-index' in t]
+        qrt.check(got == [want], f'{what}: query-rt timer-advance-ns {got}',
+                  qemu.stderr())
+
+        r = qrt.run_guest('timer-latency', extra=rt,
+                          append='samples=200 interval=500 mode=1')
+        qrt.expect_guest_pass(r, f'{what} one-shot')
+        res = qrt.guest_result(r, f'{what} one-shot')
+        qrt.check(res['samples'] == 200 and res['mode'] == 'one-shot',
+                  f'{what} one-shot: 200 wake-ups measured', r.out)
+
+        r = qrt.run_guest('timer-latency', extra=rt,
+                          append='samples=200 interval=1000 mode=3')
+        qrt.expect_guest_pass(r, f'{what} tick')
+        res = qrt.guest_result(r, f'{what} tick')
+        qrt.check(res['periods'] >= 200 and res['samples'] >= 1 and
+                  res['samples'] + res['lost'] == res['periods'],
+                  f'{what} tick: {res["samples"]} delivered + {res["lost"]} '
+                  f'lost == {res["periods"]} periods', r.out)
+
+
+def test_timer_advance_kvm():
+    need_cpus()
+    qrt.require_kvm()
+    expect_refusal(['-rt', RT_ARGS[1] + ',unstable-tsc=allow,'
+                    'timer-advance=1000'],
+                   "qemu-system-x86_64: -rt: timer-advance applies to TCG "
+                   "only; with KVM the guest's timers do not run in QEMU, "
+                   "remove it", 'timer-advance under KVM', accel='kvm')
 
 
 def nonroot_copy():
@@ -529,6 +608,8 @@ def main():
         'refusals': test_refusals,
         'balloon': test_balloon,
         'kvmclock': test_kvmclock,
+        'vcpu-timers': test_vcpu_timers,
+        'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
     }
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
