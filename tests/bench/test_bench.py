@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -238,6 +239,28 @@ def case_timer():
                           f'{c}: query-rt snapshot says active')
         check_report(report, os.path.join(tmp, 'docs', 'img'), configs,
                      ['timer', 'tick'], not have_rt)
+
+        # Results of two different builds: the report names both.
+        other = os.path.join(tmp, 'other')
+        shutil.copytree(out, other)
+        meta['qemu_version'] = 'QEMU emulator version 0.0 (other build)'
+        meta['command'] = 'scripts/bench-latency --out other'
+        with open(os.path.join(other, 'bench.json'), 'w') as f:
+            json.dump(meta, f)
+        mixed = os.path.join(tmp, 'mixed.md')
+        r = run([REPORT, out, other, '--output', mixed])
+        qrt.check(r.status == 0, f'bench-report of two builds: exit status '
+                  f'{r.status}', r.err)
+        with open(mixed) as f:
+            text = f.read()
+        first = load(os.path.join(out, 'bench.json'))
+        for needle in ('not the same build for every result directory',
+                       f'  - `{first["qemu_version"]}` for '
+                       f'`{first["command"]}`',
+                       '  - `QEMU emulator version 0.0 (other build)` for '
+                       '`scripts/bench-latency --out other`'):
+            qrt.check(needle in text, f'mixed report names "{needle}"',
+                      text[:2000])
 
 
 def case_linux():
