@@ -191,6 +191,7 @@ def case_timer():
                  '--guests', 'timer,tick', '--configs',
                  'plain,libvirt,hand,rt,rt-emu' if os.geteuid() == 0
                  else 'plain',
+                 '--rt-options', 'timer-advance=20000',
                  '--loads', 'idle', '--repeat', '1', '--samples', '50',
                  '--out', out, '--report', report])
         qrt.check(r.status == 0, f'bench-latency exit status {r.status} == 0',
@@ -237,6 +238,10 @@ def case_timer():
                           f'{c}: -rt on the command line')
                 qrt.check('query-rt' in snap and snap['query-rt']['active'],
                           f'{c}: query-rt snapshot says active')
+                adv = [t.get('timer-advance-ns') for t in
+                       snap['query-rt']['threads'] if 'cpu-index' in t]
+                qrt.check(adv == [20000], f'{c}: --rt-options reached '
+                          f'QEMU: vCPU timer-advance-ns {adv} == [20000]')
         check_report(report, os.path.join(tmp, 'docs', 'img'), configs,
                      ['timer', 'tick'], not have_rt)
 
@@ -261,6 +266,20 @@ def case_timer():
                        '`scripts/bench-latency --out other`'):
             qrt.check(needle in text, f'mixed report names "{needle}"',
                       text[:2000])
+        if have_rt and os.geteuid() == 0:
+            with open(report) as f:
+                qrt.check('- rt and rt-emu add `timer-advance=20000` to '
+                          '`-rt`' in f.read(), 'report names --rt-options')
+            # -rt runs with other options are not merged into one row.
+            meta['rt_options'] = 'timer-advance=0'
+            with open(os.path.join(other, 'bench.json'), 'w') as f:
+                json.dump(meta, f)
+            r = run([REPORT, out, other, '--output', mixed])
+            qrt.check(r.status == 1 and 'report them separately' in r.err
+                      and '"timer-advance=0"' in r.err
+                      and '"timer-advance=20000"' in r.err,
+                      'bench-report refuses -rt runs of different '
+                      f'--rt-options: {r.err.strip()!r}', r.err)
 
 
 def case_linux():
@@ -314,6 +333,9 @@ def case_bad_arguments():
     expect_error(b + ['--vcpu-cpus', '4095'], 'not one this process may use')
     expect_error(b + ['--emulator-priority', '5', '--vcpu-priority', '2'],
                  'must be below --vcpu-priority')
+    expect_error(b + ['--rt-options', 'timer-advance=0,priority=5'],
+                 '--rt-options: priority is set by bench-latency; use '
+                 '--vcpu-priority instead')
     expect_error(b + ['--long-only'], '--long-only needs --long')
     expect_error(b + ['--tick-interval', '20'],
                  '--tick-interval must be at least 50 us')
