@@ -12,9 +12,12 @@ other status on failure after printing what it expected and what it got,
 QEMU's stderr included.
 """
 
+import contextlib
 import fcntl
 import os
 import re
+import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -25,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
 import qmplib  # noqa: E402  (scripts/qmplib.py, shared with the scripts)
 
 SKIP = 77
+NOBODY = 65534
 FIRMWARE_DIRS = ['/usr/share/seabios', '/usr/share/qemu']
 VERSION_TAG = 'qemu-rt series'
 
@@ -131,7 +135,7 @@ class Result:
         return f'<exit {self.status}>'
 
 
-def run(args, timeout=120, env=None, input=None):
+def run(args, timeout=120, env=None, input=None, cwd=None):
     """Run a command (with @input on stdin, else none); a time-out is a
     failure that shows what was printed."""
     try:
@@ -139,13 +143,66 @@ def run(args, timeout=120, env=None, input=None):
                            stdin=None if input is not None else
                            subprocess.DEVNULL,
                            capture_output=True, text=True,
-                           errors='replace', timeout=timeout, env=env)
+                           errors='replace', timeout=timeout, env=env,
+                           cwd=cwd)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b'').decode(errors='replace')
         err = (e.stderr or b'').decode(errors='replace')
         fail(f'timed out after {timeout}s: {" ".join(args)}\n'
              f'--- stdout ---\n{out}', err)
     return Result(args, p.returncode, p.stdout, p.stderr)
+
+
+def user_can_enter(path, uid=NOBODY, gid=NOBODY):
+    """Whether @uid, with @gid as its only group, can search every
+    directory from / down to @path (ACLs aside)."""
+    if uid == 0:
+        return True
+    p = os.path.realpath(path)
+    while True:
+        st = os.stat(p)
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid == gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+        if p == '/':
+            return True
+        p = os.path.dirname(p)
+
+
+@contextlib.contextmanager
+def reachable_copy(paths, uid=NOBODY, gid=NOBODY):
+    """A fresh directory holding copies of @paths (files or trees, under
+    their base names), owned by @uid and closed to everyone else, in a
+    temporary directory @uid can enter; removed afterwards.
+
+    A test that runs something as another user runs it from here: the
+    clone, the QEMU cache and the guests may be under a directory that
+    user cannot enter (root's home is 0700)."""
+    bases = [tempfile.gettempdir(), '/tmp']
+    base = next((b for b in bases if user_can_enter(b, uid, gid)), None)
+    if base is None:
+        fail(f'uid {uid} can enter none of {bases}; set TMPDIR to a '
+             'directory it can enter')
+    d = tempfile.mkdtemp(prefix=f'qemu-rt-uid{uid}-', dir=base)
+    try:
+        for src in paths:
+            dst = os.path.join(d, os.path.basename(src))
+            if os.path.isdir(src):
+                shutil.copytree(src, dst)
+            else:
+                shutil.copy2(src, dst)
+        os.chown(d, uid, gid)
+        for top, dirs, files in os.walk(d):
+            for n in dirs + files:
+                os.chown(os.path.join(top, n), uid, gid, follow_symlinks=False)
+        yield d
+    finally:
+        shutil.rmtree(d)
 
 
 def run_qemu(extra, accel='tcg', timeout=120, env=None):

@@ -28,7 +28,7 @@ GUEST_RAM = 128 << 20
 SCHED_OTHER, SCHED_FIFO, SCHED_RR = 0, 1, 2
 POLICY_NAMES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
                 6: 'deadline'}
-NOBODY = 65534
+NOBODY = qrt.NOBODY
 
 
 def need_cpus():
@@ -484,19 +484,6 @@ def test_timer_advance_kvm():
                    "remove it", 'timer-advance under KVM', accel='kvm')
 
 
-def nonroot_copy():
-    """The binary and guest where uid 65534 can read them."""
-    d = tempfile.mkdtemp(prefix='qemu-rt-nonroot-')
-    os.chmod(d, 0o777)
-    qemu = os.path.join(d, 'qemu-system-x86_64')
-    guest = os.path.join(d, 'rt-guest.elf')
-    shutil.copy(qrt.qemu_binary('tcg'), qemu)
-    shutil.copy(qrt.guest_path('rt-guest'), guest)
-    os.chmod(qemu, 0o755)
-    os.chmod(guest, 0o644)
-    return d, qemu, guest
-
-
 def setpriv(caps, rtprio, memlock):
     cmd = ['prlimit', f'--rtprio={rtprio}', f'--memlock={memlock}', '--',
            'setpriv', f'--reuid={NOBODY}', f'--regid={NOBODY}',
@@ -517,7 +504,7 @@ def nonroot_run(d, qemu, guest, prefix, what):
         '-qmp', f'unix:{qmp_path},server=on,wait=off'] + RT_ARGS
     err = tempfile.TemporaryFile(mode='w+')
     proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=err)
+                            stdout=subprocess.DEVNULL, stderr=err, cwd=d)
     try:
         qmp = qrt.QMP(qmp_path)
     except (qrt.TestFailure, OSError) as e:
@@ -556,8 +543,12 @@ def test_nonroot():
     for tool in ('setpriv', 'prlimit'):
         if not shutil.which(tool):
             qrt.skip(f'{tool} is not installed')
-    d, qemu, guest = nonroot_copy()
-    try:
+    # nobody may not be able to enter the cache or the build directory
+    # (root's home is 0700): it runs copies, and makes its QMP sockets there.
+    with qrt.reachable_copy([qrt.qemu_binary('tcg'),
+                             qrt.guest_path('rt-guest')]) as d:
+        qemu = os.path.join(d, 'qemu-system-x86_64')
+        guest = os.path.join(d, 'rt-guest.elf')
         nonroot_run(d, qemu, guest,
                     setpriv(['sys_nice', 'ipc_lock'], 0, 0),
                     'nobody with CAP_SYS_NICE and CAP_IPC_LOCK')
@@ -572,7 +563,7 @@ def test_nonroot():
                   'of capabilities is not tested')
         base = [qemu] + qrt.base_args('tcg') + [
             '-kernel', guest, '-append', 'mode=0'] + RT_ARGS
-        r = qrt.run(setpriv([], 0, 65536) + base)
+        r = qrt.run(setpriv([], 0, 65536) + base, cwd=d)
         msg = ('-rt: vCPU 0: setting scheduling policy fifo priority 1 for '
                'thread ')
         want = ('failed: Operation not permitted; it needs CAP_SYS_NICE or '
@@ -580,7 +571,7 @@ def test_nonroot():
         qrt.check(r.status == 1 and msg in r.err and want in r.err,
                   f'nobody without CAP_SYS_NICE/RLIMIT_RTPRIO: status '
                   f'{r.status}, "{msg}... {want}"', r.err)
-        r = qrt.run(setpriv(['sys_nice'], 0, 65536) + base)
+        r = qrt.run(setpriv(['sys_nice'], 0, 65536) + base, cwd=d)
         want = ('qemu-system-x86_64: locking memory failed; it needs '
                 'CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK')
         qrt.check(r.status == 1 and want in r.err,
@@ -589,14 +580,13 @@ def test_nonroot():
         r = qrt.run(setpriv([], 0, 65536) +
                     [qemu] + qrt.base_args('tcg') +
                     ['-kernel', guest, '-debugcon', 'stdio',
-                     '-append', 'mode=2', '-rt', RT_ARGS[1] + ',enforce=off'])
+                     '-append', 'mode=2', '-rt', RT_ARGS[1] + ',enforce=off'],
+                    cwd=d)
         qrt.check(r.status == 1 and 'rt-guest: started' in r.out and
                   'warning: -rt: vCPU 0: setting scheduling policy' in r.err
                   and 'warning: -rt: locking memory failed' in r.err,
                   'enforce=off: nobody without privileges starts with '
                   'warnings', r.err)
-    finally:
-        shutil.rmtree(d)
 
 
 def main():
