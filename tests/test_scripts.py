@@ -163,6 +163,52 @@ def case_not_root(tmp):
                  'install-deps as an unprivileged user')
 
 
+# Every test that runs something as another user, as (file under tests/,
+# argument); case_private_clone runs them from a clone that user cannot enter.
+AS_OTHER_USER = [('test_scripts.py', 'not-root'), ('rt/test_rt.py', 'nonroot')]
+
+
+def case_private_clone(tmp):
+    """The tests that switch users pass from a clone under a 0700 directory,
+    as in root's home, with the QEMU binary and the guests there too."""
+    tests = os.path.join(TOP, 'tests')
+    switching = sorted(os.path.relpath(os.path.join(d, f), tests)
+                       for d, _, files in os.walk(tests) for f in files
+                       if f.endswith('.py') and
+                       '--reuid' in open(os.path.join(d, f)).read())
+    qrt.check(switching == sorted({f for f, _ in AS_OTHER_USER}),
+              f'AS_OTHER_USER covers every test that switches users: '
+              f'{switching}')
+    private = os.path.join(tmp, 'private')
+    os.mkdir(private)
+    os.chmod(private, 0o700)
+    clone = os.path.join(private, 'qemu-rt')
+    for d in ('scripts', 'tests'):
+        shutil.copytree(os.path.join(TOP, d), os.path.join(clone, d),
+                        ignore=shutil.ignore_patterns('__pycache__'))
+    guests = os.path.join(private, 'guests')
+    os.mkdir(guests)
+    shutil.copy(qrt.guest_path('rt-guest'), guests)
+    qemu = os.path.join(private, 'qemu-system-x86_64')
+    os.symlink(os.path.realpath(qrt.qemu_binary('tcg')), qemu)
+    qrt.check(not qrt.user_can_enter(clone),
+              f'uid {qrt.NOBODY} cannot enter {clone}')
+    env = dict(os.environ, PYTHONPATH=os.path.join(clone, 'tests'),
+               QEMU_RT_QEMU=qemu, QEMU_RT_GUESTS=guests)
+    ran = 0
+    for f, arg in AS_OTHER_USER:
+        r = qrt.run([sys.executable, os.path.join(clone, 'tests', f), arg],
+                    env=env, cwd=private, timeout=300)
+        if r.status == qrt.SKIP:
+            print(f'{f} {arg} skipped: {r.out.strip()}')
+            continue
+        qrt.check(r.status == 0, f'{f} {arg} passes from {clone}',
+                  r.out + r.err)
+        ran += 1
+    if not ran:
+        qrt.skip('every test that switches users skipped')
+
+
 def case_not_debian(tmp):
     if os.getuid() != 0:
         qrt.skip('needs root to get past the root check')
