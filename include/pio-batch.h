@@ -33,7 +33,10 @@ enum pio_batch_op {
     PIO_BATCH_OP_POLL = 4,  /* IN until (v & mask) == data, at most limit */
 };
 
-/* Header error codes (the batch stops at entry failed_index). */
+/*
+ * Header error codes.  Errors 1-10 and 13 refuse the table before any
+ * access; 11 and 12 stop it at entry failed_index.
+ */
 enum pio_batch_error {
     PIO_BATCH_OK              = 0,
     PIO_BATCH_ERR_VERSION     = 1,  /* header version is not 1 */
@@ -48,6 +51,7 @@ enum pio_batch_error {
     PIO_BATCH_ERR_POLL_LIMIT  = 10, /* poll limit 0 or above maximum */
     PIO_BATCH_ERR_POLL_TIMEOUT = 11, /* poll never matched */
     PIO_BATCH_ERR_INTERRUPTED = 12, /* reset, shutdown or SMI pending */
+    PIO_BATCH_ERR_BUDGET      = 13, /* worst-case accesses above maximum */
     PIO_BATCH_ERR_NOT_RUN     = 0xffff, /* set by the guest: untouched */
 };
 
@@ -82,7 +86,8 @@ struct pio_batch_probe {
     uint16_t max_entries;       /* largest count accepted */
     uint16_t max_poll;          /* largest poll limit accepted */
     uint16_t nr_kernel_ranges;  /* port ranges served by the KVM kernel */
-    uint32_t reserved;
+    uint16_t max_accesses;      /* worst-case accesses of one table */
+    uint16_t reserved;
     struct {
         uint16_t base;
         uint16_t len;

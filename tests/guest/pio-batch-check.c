@@ -34,6 +34,11 @@
 #define PCI_ADDR    0xcf8
 #define PCI_DATA    0xcfc
 #define MAX_SEQ     240
+#define FW_CFG_DMA_HI       0x514
+#define FW_CFG_DMA_LO       0x518
+#define FW_CFG_SIGNATURE    0x0000
+#define FW_CFG_DMA_READ     0x02
+#define FW_CFG_DMA_SELECT   0x08
 
 static uint8_t table_buf[2 * 4096] __attribute__((aligned(4096)));
 static struct pio_batch_probe probe_page __attribute__((aligned(4096)));
@@ -128,18 +133,29 @@ static void add(struct op *seq, unsigned *n, uint8_t op, uint8_t width,
     o->timer = 0;
 }
 
-/* A random, plausible driver burst over CMOS, UART, PCI and PM timer. */
+/* Worst-case port accesses of an entry (docs/pio-batch.md). */
+static unsigned cost(const struct op *o)
+{
+    return o->op == PIO_BATCH_OP_RMW ? 2 :
+           o->op == PIO_BATCH_OP_POLL ? o->limit : 1;
+}
+
+/*
+ * A random, plausible driver burst over CMOS, UART, PCI and PM timer,
+ * within the access budget of one doorbell.
+ */
 static unsigned generate(struct op *seq)
 {
     static const uint32_t pci_regs[] = {
         0x80000000, 0x80000008, 0x8000002c, 0x80000800, 0x80000808,
     };
-    unsigned n = 0;
+    unsigned n = 0, total = 0, start;
 
     while (n < MAX_SEQ - 4) {
         uint32_t r = rnd();
         uint8_t idx = CMOS_FIRST + (r >> 8) % CMOS_NR;
 
+        start = n;
         switch (r % 9) {
         case 0:
             add(seq, &n, PIO_BATCH_OP_OUT, 1, CMOS_INDEX, idx, 0, 0);
@@ -184,6 +200,16 @@ static unsigned generate(struct op *seq)
             add(seq, &n, PIO_BATCH_OP_IN, 1, UART_SCR, 0, 0, 0);
             break;
         }
+        for (; start < n; start++) {
+            total += cost(&seq[start]);
+        }
+        if (total > probe_page.max_accesses) {
+            break;
+        }
+    }
+    /* Drop the group that went over the budget. */
+    while (total > probe_page.max_accesses) {
+        total -= cost(&seq[--n]);
     }
     return n;
 }
@@ -340,7 +366,22 @@ static void error_cases(bool kernel)
     pio_batch_in(&b, 1, UART_SCR);
     pio_batch_queue(&b, 9, 1, UART_SCR, 0, 0, 0);
     pio_batch_in(&b, 1, UART_SCR);
-    expect(&b, PIO_BATCH_ERR_OP, 1, 1, "unknown op");
+    outb(UART_SCR, 0x5a);
+    b.ent[0].result = 0x12345678;
+    b.ent[2].result = 0x12345678;
+    expect(&b, PIO_BATCH_ERR_OP, 0, 1, "unknown op refuses the table");
+    check(b.ent[0].result == 0x12345678 && b.ent[0].reads == 0 &&
+          b.ent[2].result == 0x12345678,
+          "refused table: no result written (%x %u %x)", b.ent[0].result,
+          b.ent[0].reads, b.ent[2].result);
+
+    FRESH();
+    pio_batch_out(&b, 1, UART_SCR, 0xa5);
+    pio_batch_queue(&b, PIO_BATCH_OP_IN, 3, UART_SCR, 0, 0, 0);
+    expect(&b, PIO_BATCH_ERR_WIDTH, 0, 1, "bad entry after an OUT");
+    check(inb(UART_SCR) == 0x5a, "refused table: the OUT before the bad "
+          "entry was not performed (scratch %x, expected 0x5a)",
+          inb(UART_SCR));
 
     FRESH();
     pio_batch_queue(&b, PIO_BATCH_OP_IN, 3, UART_SCR, 0, 0, 0);
@@ -358,12 +399,21 @@ static void error_cases(bool kernel)
     FRESH();
     pio_batch_in(&b, 1, UART_SCR);
     pio_batch_out(&b, 4, IOBASE, (uintptr_t)table_buf >> 12);
-    expect(&b, PIO_BATCH_ERR_SELF, 1, 1, "doorbell inside a batch");
+    expect(&b, PIO_BATCH_ERR_SELF, 0, 1, "doorbell inside a batch");
 
     FRESH();
     pio_batch_poll(&b, 1, UART_SCR, 0, 0, 1);
     pio_batch_poll(&b, 1, UART_SCR, 0, 0, probe_page.max_poll + 1);
-    expect(&b, PIO_BATCH_ERR_POLL_LIMIT, 1, 1, "poll limit too large");
+    expect(&b, PIO_BATCH_ERR_POLL_LIMIT, 0, 1, "poll limit too large");
+
+    /* Every entry counts at its worst case: 8 polls of 64 fill 512. */
+    FRESH();
+    for (i = 0; i < probe_page.max_accesses / probe_page.max_poll; i++) {
+        pio_batch_poll(&b, 1, UART_SCR, 0, 0, probe_page.max_poll);
+    }
+    expect(&b, PIO_BATCH_OK, i, 0, "polls filling the access budget");
+    pio_batch_in(&b, 1, UART_SCR);
+    expect(&b, PIO_BATCH_ERR_BUDGET, 0, i, "one access over the budget");
 
     FRESH();
     outb(UART_SCR, 0x12);
@@ -410,7 +460,7 @@ static void error_cases(bool kernel)
     pio_batch_in(&b, 1, 0x61);
     pio_batch_in(&b, 1, 0x40);
     expect(&b, kernel ? PIO_BATCH_ERR_KERNEL_PORT : PIO_BATCH_OK,
-           kernel ? 1 : 2, 1, "PIT port 0x40");
+           kernel ? 0 : 2, 1, "PIT port 0x40");
     FRESH();
     pio_batch_in(&b, 1, 0x21);
     expect(&b, kernel ? PIO_BATCH_ERR_KERNEL_PORT : PIO_BATCH_OK,
@@ -424,6 +474,44 @@ static void error_cases(bool kernel)
           "probe lists PIT%s in the kernel, not port 0x61",
           kernel ? "" : " not");
 #undef FRESH
+}
+
+struct fw_cfg_dma {
+    uint32_t control, length;
+    uint64_t address;
+} __attribute__((packed, aligned(16)));
+
+/*
+ * fw_cfg DMA started by an entry writes the signature "QEMU" over a later
+ * entry's data field during the batch.  That entry still runs from the
+ * copy taken at the doorbell, and the write-back, which only writes what
+ * QEMU owns, leaves the DMA'd bytes in the guest-owned field.
+ */
+static void writeback_cases(void)
+{
+    static struct fw_cfg_dma dma;
+    struct pio_batch b;
+    uint64_t target;
+    int last;
+
+    pio_batch_init(&b, table_buf, (uintptr_t)table_buf, sizeof(table_buf),
+                   IOBASE);
+    pio_batch_out(&b, 4, FW_CFG_DMA_HI, 0);
+    pio_batch_out(&b, 4, FW_CFG_DMA_LO,
+                  __builtin_bswap32((uint32_t)(uintptr_t)&dma));
+    last = pio_batch_out(&b, 1, UART_SCR, 0x11);
+    target = (uintptr_t)&b.ent[last].data;
+    dma.control = __builtin_bswap32(FW_CFG_SIGNATURE << 16 |
+                                    FW_CFG_DMA_SELECT | FW_CFG_DMA_READ);
+    dma.length = __builtin_bswap32(4);
+    dma.address = __builtin_bswap64(target);
+    expect(&b, PIO_BATCH_OK, 3, 0, "fw_cfg DMA over the table mid-batch");
+    check(dma.control == 0 && b.ent[last].data == 0x554d4551 &&
+          inb(UART_SCR) == 0x11,
+          "DMA done (control %x), its bytes kept in the guest's field "
+          "(%x, expected \"QEMU\" 0x554d4551), entry ran from the copy "
+          "(scratch %x, expected 0x11)", dma.control, b.ent[last].data,
+          inb(UART_SCR));
 }
 
 static void loop_forever(unsigned n)
@@ -455,7 +543,7 @@ int main(void)
 
     probed = pio_batch_probe(IOBASE, &probe_page, (uintptr_t)&probe_page);
     check(!probed && probe_page.max_entries == 256 &&
-          probe_page.max_poll == 64 &&
+          probe_page.max_poll == 64 && probe_page.max_accesses == 512 &&
           probe_page.nr_kernel_ranges == (kernel ? 4 : 0),
           "probe: %d, max_entries %u, max_poll %u, %u kernel ranges "
           "(expected %u)", probed, probe_page.max_entries,
@@ -467,6 +555,7 @@ int main(void)
         compare_round(r);
     }
     error_cases(kernel);
+    writeback_cases();
     if (cmdline_u64("loop", 0)) {
         loop_forever(cmdline_u64("loop", 0));
     }
