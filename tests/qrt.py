@@ -109,10 +109,15 @@ def accel_args(accel):
     return ['-accel', 'tcg']
 
 
-def base_args(accel, machine='pc'):
+def firmware_args():
     args = []
     for d in FIRMWARE_DIRS:
         args += ['-L', d]
+    return args
+
+
+def base_args(accel, machine='pc'):
+    args = firmware_args()
     args += ['-M', machine, '-nodefaults', '-display', 'none',
              '-no-user-config', '-m', '128M']
     args += accel_args(accel)
