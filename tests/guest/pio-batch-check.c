@@ -15,6 +15,8 @@
  *   ramend=A    end of RAM below 4 GiB (default 0x8000000, -m 128M); the
  *               last page is overwritten by the table tests
  *   smi=1       expect an APM command (port 0xb2) to raise an SMI
+ *   worst=1     with loop=N: the entries are RMW of port 0x80, two
+ *               accesses each (loop=256: the most one doorbell may do)
  *   loop=N      after the checks, print "LOOP" and submit batches of N
  *               entries forever (exit counting from the host side)
  *
@@ -514,7 +516,7 @@ static void writeback_cases(void)
           inb(UART_SCR));
 }
 
-static void loop_forever(unsigned n)
+static void loop_forever(unsigned n, bool worst)
 {
     struct pio_batch b;
     unsigned i;
@@ -522,7 +524,11 @@ static void loop_forever(unsigned n)
     pio_batch_init(&b, table_buf, (uintptr_t)table_buf, sizeof(table_buf),
                    IOBASE);
     for (i = 0; i < n; i++) {
-        pio_batch_in(&b, 1, UART_SCR);
+        if (worst) {
+            pio_batch_rmw(&b, 1, 0x80, 0, 0xff);
+        } else {
+            pio_batch_in(&b, 1, UART_SCR);
+        }
     }
     puts_dbg("LOOP\n");
     cli();
@@ -557,7 +563,7 @@ int main(void)
     error_cases(kernel);
     writeback_cases();
     if (cmdline_u64("loop", 0)) {
-        loop_forever(cmdline_u64("loop", 0));
+        loop_forever(cmdline_u64("loop", 0), cmdline_u64("worst", 0));
     }
     guest_exit_report();
 }

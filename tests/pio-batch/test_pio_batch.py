@@ -17,6 +17,9 @@
   reproducers    every input that ever crashed QEMU through pio-batch
                  (tests/pio-batch/reproducers) replays without a crash,
                  with the exact responses recorded there
+  monitor ACCEL  while a guest rings worst-case batches (256 RMW entries,
+                 the 512-access budget) in a loop, QMP keeps answering:
+                 each of 50 queries within 1 s, and the batches are real
   options        bad -device pio-batch options are refused with a clear
                  error
   migrate        a guest looping on batches is migrated (to a file) and
@@ -189,15 +192,57 @@ def test_exits(accel):
                       f'{exits}')
 
 
+QMP_QUERIES = 50
+QMP_MAX_S = 1.0
+
+
+def test_monitor(accel):
+    kvm = accel == 'kvm'
+    args = qrt.base_args(accel) + qrt.guest_args(
+        'pio-batch-check', f'rounds=0 kernel={int(kvm)} loop=256 worst=1')
+    q = qrt.QemuProcess(args + device_args(), accel=accel)
+    try:
+        wait_loop(q)
+        s0, _ = snapshot(q, False)
+        times = []
+        for _ in range(QMP_QUERIES):
+            t = time.monotonic()
+            q.qmp.cmd('query-status')
+            times.append(time.monotonic() - t)
+            time.sleep(0.02)
+        s1, _ = snapshot(q, False)
+    finally:
+        q.quit()
+    batches = s1['batches'] - s0['batches']
+    accesses = s1['batched-accesses'] - s0['batched-accesses']
+    times.sort()
+    qrt.check(batches > 0 and accesses == 512 * batches,
+              f'the guest rang {batches} worst-case batches of 512 '
+              f'accesses ({accesses}) meanwhile')
+    qrt.check(times[-1] < QMP_MAX_S,
+              f'{QMP_QUERIES} query-status answered, median '
+              f'{times[len(times) // 2] * 1e3:.1f} ms, max '
+              f'{times[-1] * 1e3:.1f} ms (< {QMP_MAX_S * 1e3:.0f} ms)')
+
+
 def test_options():
-    for opt, what in (('iobase=0x5c1', 'is invalid'),
-                      ('iobase=0xfffc', 'is invalid'),
-                      ('iobase=0x10000', 'is invalid')):
-        r = qrt.run_qemu(qrt.base_args('tcg') +
-                         ['-device', 'pio-batch,' + opt], timeout=60)
-        first = r.err.strip().splitlines()[0] if r.err.strip() else ''
-        qrt.check(r.status == 1 and 'iobase' in first and what in first,
-                  f'-device pio-batch,{opt} refused: "{first}"', r.err)
+    cases = [(['pio-batch,iobase=0x5c1'], 'iobase 0x5c1 is invalid'),
+             (['pio-batch,iobase=0xfffc'], 'iobase 0xfffc is invalid'),
+             (['pio-batch,iobase=0x10000'], 'iobase 0x10000 is invalid'),
+             (['pio-batch,iobase=0x3f8'], "ports 0x3f8-0x3ff are already "
+              "used by 'serial'; choose another iobase"),
+             (['pio-batch', 'pio-batch,iobase=0x5c8'],
+              'at most one pio-batch device is permitted')]
+    for devices, what in cases:
+        extra = ['-serial', 'null']
+        for d in devices:
+            extra += ['-device', d]
+        r = qrt.run_qemu(qrt.base_args('tcg') + extra, timeout=60)
+        lines = r.err.strip().splitlines()
+        qrt.check(r.status == 1 and len(lines) == 1 and
+                  what in lines[0],
+                  f'-device {" -device ".join(devices)} refused in one '
+                  f'line: "{lines[0] if lines else ""}"', r.err)
 
 
 def wait_loop(q):
@@ -275,6 +320,8 @@ def main():
         test_sweep(accel)
     elif what == 'reproducers':
         test_reproducers()
+    elif what == 'monitor':
+        test_monitor(accel)
     elif what == 'options':
         test_options()
     elif what == 'migrate':
