@@ -20,6 +20,8 @@
  *   seed=N            seed of phase 2 (default 1)
  *   random=N          accesses in phase 2 (default 20000)
  *   q35=0|1           machine is q35 (its TCO timer counts down)
+ *   windows=1         phases 1 and 3 only where pc and q35 have devices
+ *                     (see in_window(); for slow accelerators)
  *   trace=I           print access I of phase 2 and the 63 after it, and
  *                     the hash every 1024 accesses (to find a difference)
  *   dump=B            print the reads of phases 1 and 3 in block B - 1
@@ -38,7 +40,7 @@
 static uint8_t table_buf[2 * 4096] __attribute__((aligned(4096)));
 static struct pio_batch_probe probe_page __attribute__((aligned(4096)));
 static struct pio_batch batch;
-static bool use_batch, q35;
+static bool use_batch, q35, windows;
 static uint64_t trace, dump;
 static uint64_t rng, hash;
 
@@ -80,6 +82,17 @@ static bool no_out(unsigned p)
            (p >= 0x600 && p <= 0x6ff) ||   /* ACPI PM/GPE/TCO: sleep, SMI */
            (p >= 0xcf8 && p <= 0xcff) ||   /* PCI config, 0xcf9 reset */
            p >= 0xc000;                    /* PCI I/O BARs (bus master) */
+}
+
+/*
+ * The port ranges where -M pc and -M q35 decode anything, firmware's
+ * assignments included: ISA and chipset ports, vmport, ACPI hotplug,
+ * GPE and SMBus, and the PCI I/O BARs SeaBIOS places from 0xc000.
+ */
+static bool in_window(unsigned p)
+{
+    return p < 0x1000 || (p >= 0x5600 && p < 0x5700) ||
+           (p >= 0xae00 && p < 0xb200) || (p >= 0xc000 && p < 0xc200);
 }
 
 static bool skipped(unsigned port, unsigned width)
@@ -155,28 +168,35 @@ static void print_hash(unsigned phase, unsigned block)
     hash = 0xcbf29ce484222325ull;
 }
 
+static void sweep_port(unsigned p, bool all_widths, bool show)
+{
+    uint32_t v;
+
+    if (all_widths && p <= 0xfffe) {
+        v = in_hashed(2, p);
+        if (show) {
+            printf("%x w2 %x\n", p, v);
+        }
+    }
+    if (all_widths && p <= 0xfffc) {
+        v = in_hashed(4, p);
+        if (show) {
+            printf("%x w4 %x\n", p, v);
+        }
+    }
+    v = in_hashed(1, p);
+    if (show) {
+        printf("%x %x\n", p, v);
+    }
+}
+
 static void sweep(unsigned phase, bool all_widths)
 {
-    unsigned p, v;
+    unsigned p;
 
     for (p = 0; p < 0x10000; p++) {
-        bool show = dump && (p >> 12) == dump - 1;
-
-        if (all_widths && p <= 0xfffe) {
-            v = in_hashed(2, p);
-            if (show) {
-                printf("%x w2 %x\n", p, v);
-            }
-        }
-        if (all_widths && p <= 0xfffc) {
-            v = in_hashed(4, p);
-            if (show) {
-                printf("%x w4 %x\n", p, v);
-            }
-        }
-        v = in_hashed(1, p);
-        if (show) {
-            printf("%x %x\n", p, v);
+        if (!windows || in_window(p)) {
+            sweep_port(p, all_widths, dump && (p >> 12) == dump - 1);
         }
         if ((p & 0xfff) == 0xfff) {
             print_hash(phase, p >> 12);
@@ -229,6 +249,7 @@ int main(void)
     use_batch = cmdline_u64("batch", 0);
     q35 = cmdline_u64("q35", 0);
     trace = cmdline_u64("trace", 0);
+    windows = cmdline_u64("windows", 0);
     dump = cmdline_u64("dump", 0);
     rng = cmdline_u64("seed", 1) * 0x9e3779b97f4a7c15ull + 1;
     hash = 0xcbf29ce484222325ull;

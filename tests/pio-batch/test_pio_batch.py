@@ -6,9 +6,9 @@
                  batched, every error code reaches the guest (an SMI
                  raised by an entry included), ports inside
                  the KVM kernel are refused under KVM; -M pc and -M q35
-  exits ACCEL    a guest looping on one batch of 16 entries costs exactly
-                 one port I/O exit per batch (query-pio-stats), cross-
-                 checked against KVM's own io_exits under KVM
+  exits ACCEL    a guest looping on one batch of 16 entries: query-stats
+                 (provider pio-batch) counts its batches and 16 accesses
+                 each; under KVM, KVM's io_exits rise by one per batch
   sweep ACCEL    every port at every width (each straddle of a device's
                  ports included), then seeded random IN/OUT over the
                  whole port space, as instructions and as one-entry
@@ -39,7 +39,9 @@ import qrt
 
 SEEDS = {'tcg': (1, 2, 3), 'tci': (4,), 'kvm': (5,)}
 SWEEP_SEEDS = {'tcg': (1, 2), 'kvm': (3,)}
-SWEEP_RANDOM = 20000
+SWEEP_RANDOM = {'tcg': 20000, 'kvm': 5000}
+# KVM here may be a slow software backend: sweep where devices are.
+SWEEP_WINDOWS = {'tcg': 0, 'kvm': 1}
 REPRODUCERS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            'reproducers')
 ROUNDS = {'tcg': 20, 'tci': 10, 'kvm': 10}
@@ -67,8 +69,8 @@ def test_compare(accel):
 
 
 def sweep_hashes(accel, machine, seed, batch):
-    append = (f'batch={batch} seed={seed} random={SWEEP_RANDOM} '
-              f'q35={int(machine == "q35")}')
+    append = (f'batch={batch} seed={seed} random={SWEEP_RANDOM[accel]} '
+              f'q35={int(machine == "q35")} windows={SWEEP_WINDOWS[accel]}')
     r = qrt.run_guest('pio-sweep', accel=accel, machine=machine,
                       extra=device_args(), append=append, timeout=600)
     qrt.expect_guest_pass(r, f'pio-sweep -M {machine} {accel} {append}')
@@ -139,24 +141,29 @@ def test_reproducers():
         replay(path)
 
 
+def vcpu0_stats(q, provider, names=None):
+    """query-stats values of vCPU 0 from @provider, by name."""
+    flt = {'provider': provider}
+    if names:
+        flt['names'] = names
+    res = q.qmp.cmd('query-stats', target='vcpu', providers=[flt])
+    return {st['name']: st['value'] for st in res[0]['stats']} if res else {}
+
+
 def snapshot(q, kvm):
-    """Counters of vCPU 0 taken while the vCPU is stopped."""
+    """pio-batch counters of vCPU 0 (and KVM's io_exits under KVM), taken
+    while the vCPU is stopped."""
     q.qmp.cmd('stop')
-    stats = q.qmp.cmd('query-pio-stats')[0]
-    io_exits = None
-    if kvm:
-        res = q.qmp.cmd('query-stats', target='vcpu',
-                        providers=[{'provider': 'kvm',
-                                    'names': ['io_exits']}])
-        for vcpu in res:
-            for prov in vcpu['stats']:
-                if prov['name'] == 'io_exits':
-                    io_exits = prov['value']
+    stats = vcpu0_stats(q, 'pio-batch')
+    io_exits = vcpu0_stats(q, 'kvm', ['io_exits']).get('io_exits') \
+        if kvm else None
     q.qmp.cmd('cont')
     return stats, io_exits
 
 
 def test_exits(accel):
+    """Under TCG, rt-audit's mix test counts the doorbell as one exit
+    (tests/rt-audit); here QEMU's own counters must agree with the loop."""
     kvm = accel == 'kvm'
     args = qrt.base_args(accel) + qrt.guest_args(
         'pio-batch-check',
@@ -171,13 +178,11 @@ def test_exits(accel):
         s1, k1 = snapshot(q, kvm)
     finally:
         q.quit()
+    qrt.check(sorted(s1) == ['accesses', 'batches'],
+              f'query-stats provider pio-batch gives {sorted(s1)}')
     batches = s1['batches'] - s0['batches']
-    exits = s1['io-exits'] - s0['io-exits']
-    accesses = s1['batched-accesses'] - s0['batched-accesses']
+    accesses = s1['accesses'] - s0['accesses']
     qrt.check(batches > 0, f'the guest ran batches ({batches})')
-    qrt.check(exits == batches,
-              f'one port I/O exit per batch: {exits} exits == '
-              f'{batches} batches')
     qrt.check(accesses == LOOP_ENTRIES * batches,
               f'{accesses} batched accesses == {LOOP_ENTRIES} x {batches}')
     if kvm:
@@ -187,9 +192,9 @@ def test_exits(accel):
             print(f'note: KVM io_exits is {k1}; this kernel does not '
                   'count port I/O exits, cross-check not possible')
         else:
-            qrt.check(k1 - k0 == exits,
-                      f'KVM io_exits {k1 - k0} == exits QEMU counted '
-                      f'{exits}')
+            qrt.check(k1 - k0 == batches,
+                      f'one port I/O exit per batch: KVM io_exits '
+                      f'{k1 - k0} == {batches} batches')
 
 
 QMP_QUERIES = 50
@@ -214,7 +219,7 @@ def test_monitor(accel):
     finally:
         q.quit()
     batches = s1['batches'] - s0['batches']
-    accesses = s1['batched-accesses'] - s0['batched-accesses']
+    accesses = s1['accesses'] - s0['accesses']
     times.sort()
     qrt.check(batches > 0 and accesses == 512 * batches,
               f'the guest rang {batches} worst-case batches of 512 '
@@ -291,11 +296,11 @@ def test_migrate():
             time.sleep(0.2)
         dst.qmp.cmd('cont')
         time.sleep(1)
-        stats = dst.qmp.cmd('query-pio-stats')[0]
+        stats = vcpu0_stats(dst, 'pio-batch')
     finally:
         dst.quit()
     qrt.check(stats['batches'] > 0 and
-              stats['batched-accesses'] == LOOP_ENTRIES * stats['batches'],
+              stats['accesses'] == LOOP_ENTRIES * stats['batches'],
               f'destination runs the guest\'s batches: {stats}')
 
     r = qrt.run_qemu(qrt.base_args('tcg') + guest + ['-serial', 'null',
