@@ -15,6 +15,12 @@
 
 #include <stdint.h>
 
+/*
+ * Discovery: the DSDT describes the device with this _HID and a _CRS
+ * holding its 8 ports; without ACPI, probe: inl(iobase) == PIO_BATCH_MAGIC.
+ */
+#define PIO_BATCH_ACPI_HID        "QEMU0003"
+
 /* Device ports, relative to the device's iobase (default 0x5c0). */
 #define PIO_BATCH_DEFAULT_IOBASE  0x5c0
 #define PIO_BATCH_IOSIZE          8
