@@ -6,6 +6,9 @@
  * (RAM, the xAPIC page and the I/O APIC included), enter long mode and call
  * guest_start().  The ELF is converted to elf32-i386 after linking because
  * QEMU's multiboot loader only accepts 32-bit images.
+ *
+ * Application processors (smp_start() in libguest.c) enter through a copy of
+ * ap_trampoline below 1 MiB and join the BSP's GDT and page tables.
  */
 #define MB_MAGIC 0x1badb002
 #define MB_FLAGS 0x00000003     /* page-align modules, want memory info */
@@ -83,10 +86,79 @@ gdt:
     .quad 0
     .quad 0x00af9a000000ffff        /* 0x08: 64-bit code */
     .quad 0x00cf92000000ffff        /* 0x10: data */
+    .quad 0x00cf9a000000ffff        /* 0x18: 32-bit code, for the APs */
 gdt_end:
 gdt_desc:
     .word gdt_end - gdt - 1
     .long gdt
+
+/*
+ * An AP starts here in real mode, at CS:IP = AP_TRAMPOLINE:0 from its SIPI,
+ * running a copy that smp_start() put at AP_TRAMPOLINE (below 1 MiB, 4 KiB
+ * aligned): protected mode, then long mode with the BSP's page tables.
+ * Only this copy runs, so addresses inside it are AP_TRAMPOLINE-relative.
+ */
+#define AP_TRAMPOLINE 0x8000
+#define AP_ADDR(sym) (AP_TRAMPOLINE + (sym) - ap_trampoline)
+    .globl ap_trampoline, ap_trampoline_end, ap_trampoline_base
+    .set ap_trampoline_base, AP_TRAMPOLINE
+    .code16
+ap_trampoline:
+    cli
+    mov %cs, %ax
+    mov %ax, %ds
+    lgdtl ap_gdt_desc - ap_trampoline
+    mov %cr0, %eax
+    and $0x9fffffff, %eax           /* INIT left caching off (CD, NW) */
+    or $0x1, %eax                   /* PE */
+    mov %eax, %cr0
+    ljmpl $0x18, $AP_ADDR(ap_protected)
+
+    .code32
+ap_protected:
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    mov $pml4, %eax
+    mov %eax, %cr3
+    mov %cr4, %eax
+    or $0x20, %eax                  /* PAE */
+    mov %eax, %cr4
+    mov $0xc0000080, %ecx           /* EFER.LME */
+    rdmsr
+    or $0x100, %eax
+    wrmsr
+    mov %cr0, %eax
+    or $0x80000000, %eax            /* PG */
+    mov %eax, %cr0
+    ljmp $0x08, $ap_long_mode
+    .align 4
+ap_gdt_desc:
+    .word gdt_end - gdt - 1
+    .long gdt
+ap_trampoline_end:
+
+    /* Take the next CPU index; more APs than smp_start() expects halt. */
+    .text
+    .code64
+ap_long_mode:
+    mov $0x10, %ax
+    mov %ax, %ds
+    mov %ax, %es
+    mov %ax, %ss
+    mov %ax, %fs
+    mov %ax, %gs
+    mov $1, %eax
+    lock xadd %eax, ap_next_cpu
+    cmp smp_ncpus, %eax
+    jae 4f
+    mov %eax, %edi
+    mov ap_stack_top(, %rax, 8), %rsp
+    call ap_start
+4:  cli
+    hlt
+    jmp 4b
 
     .section .bss
     .align 4096

@@ -29,8 +29,9 @@ extern uint32_t multiboot_info;
 
 static struct idt_gate idt[256] __attribute__((aligned(16)));
 static irq_handler handlers[256];
-static unsigned checks_failed, checks_run;
+static volatile unsigned checks_failed, checks_run;
 volatile int last_fixed_vector;
+static volatile int print_lock;
 
 void *memset(void *s, int c, size_t n)
 {
@@ -231,6 +232,19 @@ int snprintf(char *buf, size_t size, const char *fmt, ...)
     return n;
 }
 
+static void spin_lock(volatile int *lock)
+{
+    while (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE)) {
+        pause();
+    }
+}
+
+static void spin_unlock(volatile int *lock)
+{
+    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
+
+/* One line per call, whole, even when several CPUs print. */
 int printf(const char *fmt, ...)
 {
     char buf[512];
@@ -240,7 +254,9 @@ int printf(const char *fmt, ...)
     va_start(ap, fmt);
     n = vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
+    spin_lock(&print_lock);
     dbg_write(buf, n < (int)sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+    spin_unlock(&print_lock);
     return n;
 }
 
@@ -264,9 +280,9 @@ void check(bool ok, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof(buf), fmt, ap);
     va_end(ap);
-    checks_run++;
+    atomic_inc(&checks_run);
     if (!ok) {
-        checks_failed++;
+        atomic_inc(&checks_failed);
     }
     printf("%s: %s\n", ok ? "PASS" : "FAIL", buf);
 }
@@ -329,12 +345,18 @@ void handle_trap(struct trap_frame *f)
     guest_exit(GUEST_FAIL);
 }
 
-static void idt_init(void)
+static void idt_load(void)
 {
     struct {
         uint16_t limit;
         uint64_t base;
     } __attribute__((packed)) desc = { sizeof(idt) - 1, (uintptr_t)idt };
+
+    asm volatile("lidt %0" : : "m"(desc));
+}
+
+static void idt_init(void)
+{
     int i;
 
     for (i = 0; i < 256; i++) {
@@ -345,7 +367,7 @@ static void idt_init(void)
             .off_mid = a >> 16, .off_hi = a >> 32,
         };
     }
-    asm volatile("lidt %0" : : "m"(desc));
+    idt_load();
 }
 
 const char *guest_cmdline(void)
@@ -413,6 +435,140 @@ uint64_t tsc_khz(void)
     }
     t1 = rdtsc();
     return (t1 - t0) / 10;
+}
+
+#define FW_CFG_SELECT   0x510
+#define FW_CFG_DATA     0x511
+#define FW_CFG_NB_CPUS  0x05
+#define APIC_BASE       0xfee00000
+#define APIC_SVR        0x0f0
+#define APIC_ICR_LO     0x300
+#define APIC_ICR_HI     0x310
+#define APIC_ENABLE     (1u << 8)
+#define ICR_PENDING     (1u << 12)
+#define ICR_ASSERT      (1u << 14)
+#define ICR_ALL_BUT_ME  (3u << 18)
+#define ICR_INIT        (5u << 8)
+#define ICR_STARTUP     (6u << 8)
+#define MSR_GS_BASE     0xc0000101
+#define AP_STACK_SIZE   16384
+
+/* Shared with boot.S: the trampoline and what ap_long_mode reads. */
+extern char ap_trampoline[], ap_trampoline_end[], ap_trampoline_base[];
+volatile unsigned ap_next_cpu = 1;
+unsigned smp_ncpus = 1;
+uint64_t ap_stack_top[SMP_MAX_CPUS];
+void ap_start(unsigned cpu);
+
+static uint8_t ap_stacks[SMP_MAX_CPUS - 1][AP_STACK_SIZE]
+    __attribute__((aligned(16)));
+static struct cpu_local {
+    unsigned id;
+} cpu_local[SMP_MAX_CPUS];
+static bool smp_started;
+static cpu_fn ap_fn;
+static volatile unsigned cpus_running = 1;
+
+unsigned smp_cpus(void)
+{
+    unsigned n;
+
+    outw(FW_CFG_SELECT, FW_CFG_NB_CPUS);
+    n = inb(FW_CFG_DATA);
+    n |= inb(FW_CFG_DATA) << 8;
+    return n < 1 ? 1 : n > SMP_MAX_CPUS ? SMP_MAX_CPUS : n;
+}
+
+/* %gs points at the CPU's cpu_local: smp_id() is one load. */
+static void set_cpu_local(unsigned cpu)
+{
+    cpu_local[cpu].id = cpu;
+    wrmsr(MSR_GS_BASE, (uintptr_t)&cpu_local[cpu]);
+}
+
+unsigned smp_id(void)
+{
+    unsigned id;
+
+    if (!smp_started) {
+        return 0;
+    }
+    asm volatile("movl %%gs:0, %0" : "=r"(id));
+    return id;
+}
+
+/* Called by boot.S's ap_long_mode on the AP's own stack. */
+void ap_start(unsigned cpu)
+{
+    set_cpu_local(cpu);
+    idt_load();
+    atomic_inc(&cpus_running);
+    ap_fn(cpu);
+}
+
+static void ipi_all_but_me(uint32_t icr)
+{
+    mmio_write32(APIC_BASE + APIC_ICR_HI, 0);
+    mmio_write32(APIC_BASE + APIC_ICR_LO, ICR_ALL_BUT_ME | ICR_ASSERT | icr);
+    while (mmio_read32(APIC_BASE + APIC_ICR_LO) & ICR_PENDING) {
+        pause();
+    }
+}
+
+static void delay_tsc(uint64_t cycles)
+{
+    uint64_t t0 = rdtsc();
+
+    while (rdtsc() - t0 < cycles) {
+        pause();
+    }
+}
+
+unsigned smp_start(cpu_fn fn)
+{
+    unsigned n = smp_cpus(), i;
+    uint64_t khz;
+
+    set_cpu_local(0);
+    smp_started = true;
+    if (n == 1) {
+        return 1;
+    }
+    ap_fn = fn;
+    for (i = 1; i < n; i++) {
+        ap_stack_top[i] = (uintptr_t)ap_stacks[i - 1] + AP_STACK_SIZE;
+    }
+    smp_ncpus = n;
+    memcpy(ap_trampoline_base, ap_trampoline,
+           ap_trampoline_end - ap_trampoline);
+    mmio_write32(APIC_BASE + APIC_SVR,
+                 mmio_read32(APIC_BASE + APIC_SVR) | APIC_ENABLE);
+    /* The MP specification's sequence: INIT, 10 ms, SIPI, 200 us, SIPI. */
+    ipi_all_but_me(ICR_INIT);
+    khz = tsc_khz();            /* takes 10 ms */
+    for (i = 0; i < 2; i++) {
+        ipi_all_but_me(ICR_STARTUP |
+                       (uint32_t)((uintptr_t)ap_trampoline_base >> 12));
+        delay_tsc(khz / 5);
+    }
+    for (i = 0; i < 5000 && cpus_running < n; i++) {
+        delay_tsc(khz);
+    }
+    return cpus_running;
+}
+
+void barrier_wait(struct barrier *b, unsigned n)
+{
+    unsigned phase = __atomic_load_n(&b->phase, __ATOMIC_ACQUIRE);
+
+    if (atomic_inc(&b->count) == n) {
+        b->count = 0;
+        __atomic_store_n(&b->phase, phase + 1, __ATOMIC_RELEASE);
+        return;
+    }
+    while (__atomic_load_n(&b->phase, __ATOMIC_ACQUIRE) == phase) {
+        pause();
+    }
 }
 
 void guest_start(void);

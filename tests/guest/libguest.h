@@ -178,4 +178,32 @@ uint64_t cmdline_u64(const char *key, uint64_t dflt);
 /* TSC frequency in kHz, measured against the PIT (channel 2). */
 uint64_t tsc_khz(void);
 
+/*
+ * Several CPUs.  smp_start() wakes every application processor (AP) with
+ * INIT-SIPI-SIPI through the local APIC and runs fn(cpu) on each, with
+ * cpu = 1 .. smp_cpus() - 1 and a stack of its own; an AP halts when fn
+ * returns.  It returns the number of CPUs running, the calling BSP (cpu 0)
+ * included, once all of them are or after 5 s.  Without smp_start() a
+ * guest is single-CPU as before.  printf() and check() work from any CPU.
+ */
+#define SMP_MAX_CPUS 8
+typedef void (*cpu_fn)(unsigned cpu);
+/* CPUs of the machine (QEMU's -smp, from fw_cfg), at most SMP_MAX_CPUS. */
+unsigned smp_cpus(void);
+unsigned smp_start(cpu_fn fn);
+/* Index of the calling CPU: 0 on the BSP, the fn argument on an AP. */
+unsigned smp_id(void);
+
+/* Atomically add 1 to *p and return the new value. */
+static inline unsigned atomic_inc(volatile unsigned *p)
+{
+    return __atomic_add_fetch(p, 1, __ATOMIC_SEQ_CST);
+}
+
+/* All @n CPUs wait in barrier_wait() until the last one arrives. */
+struct barrier {
+    volatile unsigned count, phase;
+};
+void barrier_wait(struct barrier *b, unsigned n);
+
 #endif
