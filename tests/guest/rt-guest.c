@@ -10,7 +10,10 @@
  *           KVM_FEATURE_CLOCKSOURCE2, bit 3) are set for expect=1 and
  *           clear for expect=0;
  *   mode=2  print "rt-guest: started" and exit with success, to tell a
- *           guest that ran from a QEMU that failed with status 1.
+ *           guest that ran from a QEMU that failed with status 1;
+ *   mode=3  print the guest's view of the CPU properties that -rt
+ *           defaults: the PMU version of CPUID leaf 0xa (0 without a
+ *           PMU) and KVM_HINTS_REALTIME (bit 0 of CPUID 0x40000001 EDX).
  */
 #include "libguest.h"
 
@@ -39,6 +42,19 @@ static void check_kvmclock(bool expect)
           "KVM_FEATURE_CLOCKSOURCE2 %s", expect ? "set" : "clear");
 }
 
+static void report_cpu(void)
+{
+    uint32_t pmu = 0, hints = 0;
+
+    if (cpuid(0, 0).a >= 0xa) {
+        pmu = cpuid(0xa, 0).a & 0xff;
+    }
+    if (cpuid(0x40000000, 0).a >= 0x40000001) {
+        hints = cpuid(0x40000001, 0).d;
+    }
+    printf("rt-guest: pmu-version=%u hint-realtime=%u\n", pmu, hints & 1);
+}
+
 int main(void)
 {
     switch (cmdline_u64("mode", 0)) {
@@ -53,6 +69,9 @@ int main(void)
         guest_exit_report();
     case 2:
         printf("rt-guest: started\n");
+        guest_exit(GUEST_PASS);
+    case 3:
+        report_cpu();
         guest_exit(GUEST_PASS);
     default:
         check(false, "known mode");

@@ -2,7 +2,8 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | refusals | balloon | kvmclock | nonroot
+                  rt-vcpus | refusals | balloon | kvmclock | pmu |
+                  vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
 41) and rt_priority (field 40) of /proc/<pid>/task/<tid>/stat, the
@@ -436,6 +437,66 @@ def test_kvmclock():
                   f'{"with" if args else "without"} -rt', qemu.stderr())
 
 
+def cpu_props(accel, args, props):
+    """The CPU properties props of vCPU 0, read with qom-get."""
+    qemu = qrt.QemuProcess(qrt.base_args(accel) + ['-S'] + args,
+                           accel=accel)
+    try:
+        path = qemu.qmp.cmd('query-cpus-fast')[0]['qom-path']
+        got = {p: qemu.qmp.cmd('qom-get', path=path, property=p)
+               for p in props}
+        info = qemu.qmp.cmd('query-rt')
+    finally:
+        qemu.quit()
+    return got, info, qemu.stderr()
+
+
+def guest_cpu_view(args, what):
+    """(pmu-version, hint-realtime) as rt-guest reads them under KVM."""
+    r = qrt.run_guest('rt-guest', accel='kvm', extra=args, append='mode=3',
+                      timeout=300)
+    qrt.expect_guest_pass(r, what)
+    for line in r.out.splitlines():
+        if line.startswith('rt-guest: pmu-version='):
+            f = dict(kv.split('=') for kv in line.split()[1:])
+            return int(f['pmu-version']), int(f['hint-realtime'])
+    qrt.fail(f'{what}: no CPUID report from the guest', r.out)
+
+
+def test_pmu():
+    """-rt defaults the CPU property pmu to off; -cpu ...,pmu=on wins,
+    and query-rt reports the value."""
+    need_cpus()
+    rt = ['-rt', RT_ARGS[1] + ',unstable-tsc=allow']
+    for accel in ('tcg', 'kvm'):
+        if accel == 'kvm' and qrt.kvm_unusable_reason():
+            print('SKIP (part): KVM test skipped: ' +
+                  qrt.kvm_unusable_reason())
+            return
+        for args, want, what in (
+                (['-cpu', 'max'] + rt, False, '-cpu max -rt'),
+                (['-cpu', 'max,pmu=on'] + rt, True, '-cpu max,pmu=on -rt'),
+                (['-cpu', 'max'], accel == 'kvm', '-cpu max without -rt')):
+            got, info, err = cpu_props(accel, args, ['pmu'])
+            qrt.check(got['pmu'] == want and info.get('pmu') == want,
+                      f'{accel} {what}: qom-get pmu {got["pmu"]}, query-rt '
+                      f'pmu {info.get("pmu")}, expected {want}', err)
+
+    # Under KVM, what the guest sees: CPUID leaf 0xa.
+    host, _ = guest_cpu_view(['-cpu', 'host'], 'pmu without -rt')
+    off, _ = guest_cpu_view(['-cpu', 'host'] + rt, 'pmu with -rt')
+    qrt.check(off == 0, f'-cpu host -rt: guest sees PMU version {off}, '
+              'expected 0 (no PMU)')
+    if host == 0:
+        print('SKIP (part): KVM exposes no PMU on this host (CPUID 0xa '
+              'version 0 even without -rt), so pmu=on cannot be seen '
+              'from the guest')
+        return
+    on, _ = guest_cpu_view(['-cpu', 'host,pmu=on'] + rt, 'pmu=on with -rt')
+    qrt.check(on == host, f'-cpu host,pmu=on -rt: guest sees PMU version '
+              f'{on}, as without -rt ({host})')
+
+
 def test_vcpu_timers():
     """A halted -rt vCPU runs its timers itself (TCG): the timer guest
     gets every one-shot wake-up and accounts for every tick, whatever
@@ -598,6 +659,7 @@ def main():
         'refusals': test_refusals,
         'balloon': test_balloon,
         'kvmclock': test_kvmclock,
+        'pmu': test_pmu,
         'vcpu-timers': test_vcpu_timers,
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
