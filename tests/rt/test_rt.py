@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | refusals | balloon | kvmclock | pmu |
-                  vcpu-timers | timer-advance-kvm | nonroot
+                  kvm-hint | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
 41) and rt_priority (field 40) of /proc/<pid>/task/<tid>/stat, the
@@ -497,6 +497,39 @@ def test_pmu():
               f'{on}, as without -rt ({host})')
 
 
+def test_kvm_hint():
+    """Under KVM, -rt sets kvm-hint-dedicated (KVM_HINTS_REALTIME) when
+    every vCPU has a host CPU of its own; -cpu ...,kvm-hint-dedicated=off
+    wins.  Under TCG, which has no KVM leaves, -rt leaves it alone."""
+    need_cpus()
+    prop = 'kvm-hint-dedicated'
+    rt = ['-rt', RT_ARGS[1] + ',unstable-tsc=allow']
+    got, info, err = cpu_props('tcg', ['-cpu', 'max'] + rt, [prop])
+    qrt.check(got[prop] is False and info.get(prop) is False,
+              f'tcg -rt: qom-get {prop} {got[prop]}, query-rt '
+              f'{info.get(prop)}, expected False', err)
+    qrt.require_kvm()
+    # vCPU 1 is not real-time and shares CPU 0 with the emulator threads.
+    shared = ['-smp', '2', '-rt', f'vcpu-cpus={VCPU_CPU},'
+              f'vcpu-cpus={EMU_CPU},emulator-cpus={EMU_CPU},rt-vcpus=0,'
+              'unstable-tsc=allow']
+    cases = (
+        (['-cpu', 'host'] + rt, 1, '-rt, one vCPU per CPU'),
+        (['-cpu', f'host,{prop}=off'] + rt, 0, f'-rt, {prop}=off'),
+        (['-cpu', 'host'], 0, 'without -rt'),
+        (['-cpu', 'host'] + shared, 0, '-rt, vCPU 1 on the emulator CPU'),
+    )
+    for args, want, what in cases:
+        got, info, err = cpu_props('kvm', args, [prop])
+        qrt.check(got[prop] == bool(want) and info.get(prop) == bool(want),
+                  f'kvm {what}: qom-get {prop} {got[prop]}, query-rt '
+                  f'{info.get(prop)}, expected {bool(want)}', err)
+        _, hint = guest_cpu_view(args, f'{prop} {what}')
+        qrt.check(hint == want, f'kvm {what}: the guest reads '
+                  f'KVM_HINTS_REALTIME={hint} in CPUID 0x40000001 EDX, '
+                  f'expected {want}')
+
+
 def test_vcpu_timers():
     """A halted -rt vCPU runs its timers itself (TCG): the timer guest
     gets every one-shot wake-up and accounts for every tick, whatever
@@ -660,6 +693,7 @@ def main():
         'balloon': test_balloon,
         'kvmclock': test_kvmclock,
         'pmu': test_pmu,
+        'kvm-hint': test_kvm_hint,
         'vcpu-timers': test_vcpu_timers,
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
