@@ -215,6 +215,48 @@ def case_broken():
     items(g, GUEST_IDS)
 
 
+# tuned/ with one KVM module parameter set as an untuned host has it: the
+# item, the message it must contain and its fix, exactly.
+KVM_PARAMS = [
+    ('nx_huge_pages', 'Y', 'kvm_nx_huge_pages',
+     'kvm.nx_huge_pages=Y: executable guest huge pages are split',
+     "add kvm.nx_huge_pages=off to the kernel command line if "
+     "/sys/devices/system/cpu/vulnerabilities/itlb_multihit says "
+     "'Not affected' (or the guest is trusted)"),
+    ('halt_poll_ns', '0', 'kvm_halt_poll_ns',
+     'kvm.halt_poll_ns=0: a halted vCPU sleeps at once',
+     'echo 200000 > /sys/module/kvm/parameters/halt_poll_ns (or boot the '
+     'guest with idle=poll)'),
+    ('kvmclock_periodic_sync', 'Y', 'kvm_periodic_sync',
+     'kvm.kvmclock_periodic_sync=Y: KVM updates every vCPU',
+     'add kvm.kvmclock_periodic_sync=N to the kernel command line (or '
+     'options kvm kvmclock_periodic_sync=N in /etc/modprobe.d)'),
+]
+
+
+def case_kvm_params():
+    for param, value, item, msg, fix in KVM_PARAMS:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = os.path.join(tmp, 'root')
+            shutil.copytree(fixture('tuned'), root, symlinks=True)
+            with open(os.path.join(root, 'sys/module/kvm/parameters',
+                                   param), 'w') as f:
+                f.write(value + '\n')
+            p = host('--root', root, '--cpus', '2-3', '--memory', '2G',
+                     '--json')
+            what = 'tuned with %s=%s' % (param, value)
+            expect_exit(p, 1, what)
+            got = items(p, HOST_IDS)
+            bad = {k: v['status'] for k, v in got.items()
+                   if v['status'] != 'pass'}
+            check(bad == {item: 'warn'}, '%s: not passing %r, want only '
+                  '%s warn' % (what, bad, item))
+            check(msg in got[item]['message'], '%s: message %r lacks %r' %
+                  (what, got[item]['message'], msg))
+            check(got[item]['fix'] == fix, '%s: fix %r, want %r' %
+                  (what, got[item]['fix'], fix))
+
+
 def case_apply_dry():
     with tempfile.TemporaryDirectory() as tmp:
         root = os.path.join(tmp, 'root')

@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | refusals | balloon | kvmclock | pmu |
-                  kvm-hint | vcpu-timers | timer-advance-kvm | nonroot
+                  kvm-hint | preflight-kvm | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
 41) and rt_priority (field 40) of /proc/<pid>/task/<tid>/stat, the
@@ -12,6 +12,7 @@ compares query-rt with it.  vCPUs run on host CPU 1, everything else on
 host CPU 0.
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -530,6 +531,90 @@ def test_kvm_hint():
                   f'expected {want}')
 
 
+KVM_PARAMS = '/sys/module/kvm/parameters'
+# (parameter, bad value, warning, the fix its message must name)
+KVM_PREFLIGHT = (
+    ('nx_huge_pages', 'Y', 'kvm-nx-huge-pages',
+     'boot with kvm.nx_huge_pages=off'),
+    ('halt_poll_ns', '0', 'kvm-halt-poll-off',
+     'echo 200000 > /sys/module/kvm/parameters/halt_poll_ns'),
+    ('kvmclock_periodic_sync', 'Y', 'kvmclock-periodic-sync',
+     'boot with kvm.kvmclock_periodic_sync=N'),
+)
+KVM_PREFLIGHT_GOOD = {'nx_huge_pages': 'N', 'halt_poll_ns': '200000',
+                      'kvmclock_periodic_sync': 'N'}
+
+
+def preflight(accel, args, params=None):
+    """(query-rt warnings, stderr) of QEMU started with args; with
+    params, QEMU sees /sys/module/kvm/parameters with these values
+    (bind-mounted over it in a private mount namespace)."""
+    cmd = [qrt.qemu_binary(accel)] + qrt.base_args(accel) + args + [
+        '-S', '-qmp', 'stdio']
+    qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
+           '{"execute": "quit"}\n')
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-kvm-params-') as d:
+        if params is not None:
+            for name in os.listdir(KVM_PARAMS):
+                try:
+                    shutil.copyfile(os.path.join(KVM_PARAMS, name),
+                                    os.path.join(d, name))
+                except OSError:
+                    pass        # write-only parameters
+            for name, value in params.items():
+                with open(os.path.join(d, name), 'w') as f:
+                    f.write(value + '\n')
+            cmd = ['unshare', '--mount', '--propagation', 'private', 'sh',
+                   '-c', f'mount --bind "$0" {KVM_PARAMS} && exec "$@"',
+                   d] + cmd
+        r = qrt.run(cmd, input=qmp, timeout=120)
+    for line in r.out.splitlines():
+        if '"warnings"' in line:
+            return json.loads(line)['return']['warnings'], r.err
+    qrt.fail(f'no query-rt answer (status {r.status})', r.err)
+
+
+def test_preflight_kvm():
+    """query-rt warns about KVM module parameters that spoil latency,
+    and the warning on stderr names the fix; only under KVM."""
+    need_cpus()
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        qrt.skip('needs root and unshare to show QEMU other KVM module '
+                 'parameters')
+    if not os.path.isdir(KVM_PARAMS):
+        qrt.skip(f'{KVM_PARAMS} does not exist: the kvm module is not '
+                 'loaded')
+    rt = ['-rt', RT_ARGS[1] + ',unstable-tsc=allow']
+    ours = {w for _, _, w, _ in KVM_PREFLIGHT}
+    bad = {p: v for p, v, _, _ in KVM_PREFLIGHT}
+    warns, err = preflight('tcg', rt, bad)
+    qrt.check(not ours & set(warns), f'tcg: no KVM warnings ({warns})', err)
+    qrt.require_kvm()
+    warns, err = preflight('kvm', rt, KVM_PREFLIGHT_GOOD)
+    qrt.check(not ours & set(warns), f'kvm, tuned parameters: no KVM '
+              f'warnings ({warns})', err)
+    for param, value, warning, fix in KVM_PREFLIGHT:
+        params = dict(KVM_PREFLIGHT_GOOD, **{param: value})
+        warns, err = preflight('kvm', rt, params)
+        qrt.check(ours & set(warns) == {warning}, f'kvm, {param}={value}: '
+                  f'query-rt warnings {warns} include {warning} only', err)
+        qrt.check(fix in err, f'kvm, {param}={value}: the warning names '
+                  f'the fix "{fix}"', err)
+    warns, err = preflight('kvm', rt + ['-overcommit', 'cpu-pm=on'],
+                           dict(KVM_PREFLIGHT_GOOD, halt_poll_ns='0'))
+    qrt.check('kvm-halt-poll-off' not in warns, 'kvm, halt_poll_ns=0 with '
+              f'-overcommit cpu-pm=on: no kvm-halt-poll-off ({warns})', err)
+    # The real host, as it is.
+    want = set()
+    for param, value, warning, _ in KVM_PREFLIGHT:
+        with open(os.path.join(KVM_PARAMS, param)) as f:
+            if f.read().strip() == value:
+                want.add(warning)
+    warns, err = preflight('kvm', rt)
+    qrt.check(ours & set(warns) == want, f'kvm, this host: KVM warnings '
+              f'{sorted(ours & set(warns))} == {sorted(want)}', err)
+
+
 def test_vcpu_timers():
     """A halted -rt vCPU runs its timers itself (TCG): the timer guest
     gets every one-shot wake-up and accounts for every tick, whatever
@@ -694,6 +779,7 @@ def main():
         'kvmclock': test_kvmclock,
         'pmu': test_pmu,
         'kvm-hint': test_kvm_hint,
+        'preflight-kvm': test_preflight_kvm,
         'vcpu-timers': test_vcpu_timers,
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
