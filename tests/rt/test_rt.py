@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | refusals | balloon | kvmclock | pmu |
-                  kvm-hint | preflight-kvm | vcpu-timers | timer-advance-kvm | nonroot
+                  kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
 41) and rt_priority (field 40) of /proc/<pid>/task/<tid>/stat, the
@@ -378,6 +378,46 @@ def test_refusals():
         qemu.quit()
 
 
+MEM_LOCK_REFUSALS = [
+    (['-overcommit', 'mem-lock=off'] + RT_ARGS,
+     'qemu-system-x86_64: -overcommit mem-lock=off cannot be used with -rt, '
+     'which locks guest memory; remove mem-lock=off, or lock pages when '
+     'first touched with -rt ...,mem-lock=on-fault'),
+    (['-overcommit', 'mem-lock=on-fault'] + RT_ARGS,
+     'qemu-system-x86_64: -overcommit mem-lock=on-fault contradicts -rt '
+     'mem-lock=on (the default); give the mode once, as -rt '
+     '...,mem-lock=on-fault'),
+    (['-overcommit', 'mem-lock=on', '-rt', RT_ARGS[1] + ',mem-lock=on-fault'],
+     'qemu-system-x86_64: -overcommit mem-lock=on contradicts -rt '
+     'mem-lock=on-fault; give the mode once, as -rt ...,mem-lock=on'),
+]
+
+
+def test_mem_lock():
+    """An -overcommit mem-lock that -rt would override is refused in one
+    line; one that agrees with -rt is accepted and memory is locked."""
+    need_cpus()
+    for args, msg in MEM_LOCK_REFUSALS:
+        r = qrt.run_qemu(qrt.base_args('tcg') + args)
+        qrt.check(r.status == 1 and r.err.strip() == msg,
+                  f'{" ".join(args)}: exit status {r.status} == 1 and '
+                  f'stderr is the one line "{msg}"', r.err)
+    for args, what in ((['-overcommit', 'mem-lock=on'] + RT_ARGS,
+                        'mem-lock=on twice'),
+                       (['-overcommit', 'mem-lock=on-fault', '-rt',
+                         RT_ARGS[1] + ',mem-lock=on-fault'],
+                        'mem-lock=on-fault twice')):
+        qemu = start_idle('tcg', args)
+        try:
+            lck = vm_lck(qemu.pid)
+        finally:
+            qemu.quit()
+        # VmLck counts on-fault mappings too, touched or not.
+        qrt.check(lck >= GUEST_RAM, f'{what}: QEMU starts, VmLck {lck} >= '
+                  f'{GUEST_RAM}',
+                  qemu.stderr())
+
+
 def test_balloon():
     need_cpus()
     msg = ('virtio-balloon cannot be used with -rt: inflating the balloon '
@@ -750,12 +790,21 @@ def test_nonroot():
         qrt.check(r.status == 1 and msg in r.err and want in r.err,
                   f'nobody without CAP_SYS_NICE/RLIMIT_RTPRIO: status '
                   f'{r.status}, "{msg}... {want}"', r.err)
-        r = qrt.run(setpriv(['sys_nice'], 0, 65536) + base, cwd=d)
-        want = ('qemu-system-x86_64: locking memory failed; it needs '
-                'CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK')
-        qrt.check(r.status == 1 and want in r.err,
-                  f'nobody without CAP_IPC_LOCK/RLIMIT_MEMLOCK: status '
-                  f'{r.status}, "{want}"', r.err)
+        fix = ('grant CAP_IPC_LOCK or raise RLIMIT_MEMLOCK above guest RAM '
+               'plus QEMU\'s own memory')
+        for memlock, want, what in (
+                (0, 'locking memory failed: Operation not permitted: QEMU '
+                 'has no CAP_IPC_LOCK and an RLIMIT_MEMLOCK of 0 KiB; ' + fix,
+                 'RLIMIT_MEMLOCK=0 (EPERM)'),
+                (65536, 'locking memory failed: Cannot allocate memory: QEMU '
+                 'has no CAP_IPC_LOCK and maps more than its RLIMIT_MEMLOCK '
+                 'of 64 KiB already; ' + fix,
+                 'RLIMIT_MEMLOCK=64 KiB (ENOMEM)')):
+            r = qrt.run(setpriv(['sys_nice'], 0, memlock) + base, cwd=d)
+            want = 'qemu-system-x86_64: ' + want
+            qrt.check(r.status == 1 and want in r.err.splitlines(),
+                      f'nobody without CAP_IPC_LOCK, {what}: status '
+                      f'{r.status}, the line "{want}"', r.err)
         r = qrt.run(setpriv([], 0, 65536) +
                     [qemu] + qrt.base_args('tcg') +
                     ['-kernel', guest, '-debugcon', 'stdio',
@@ -779,6 +828,7 @@ def main():
         'kvmclock': test_kvmclock,
         'pmu': test_pmu,
         'kvm-hint': test_kvm_hint,
+        'mem-lock': test_mem_lock,
         'preflight-kvm': test_preflight_kvm,
         'vcpu-timers': test_vcpu_timers,
         'timer-advance-kvm': test_timer_advance_kvm,
