@@ -33,7 +33,8 @@ series_patches() {
     done <"$QRT_TOP/patches/series"
 }
 
-# A checksum of the series file and every patch it lists.
+# A checksum of the series file and every patch it lists, and of the
+# further patches given as arguments.
 series_hash() {
     local p
     {
@@ -42,7 +43,103 @@ series_hash() {
             [ -f "$p" ] || die "patches/series lists $(basename "$p"), which does not exist; fix patches/series"
             cat "$p"
         done
+        for p in "$@"; do
+            cat "$p"
+        done
     } | sha256sum | cut -c1-16
+}
+
+# QEMU source trees in the cache (scripts/build-qemu, scripts/fuzz-pio-batch).
+
+# Source identity: the checksum of the tarball, or of a tree's git HEAD/path.
+src_id() {
+    local s=$1
+    if [ -f "$s" ]; then
+        if [ "$(basename "$s")" = "$QEMU_ORIG_TARBALL" ]; then
+            echo "$QEMU_ORIG_SHA256"
+        else
+            sha256_of "$s"
+        fi
+    elif git -C "$s" rev-parse HEAD >/dev/null 2>&1 &&
+         [ -z "$(git -C "$s" status --porcelain --untracked-files=no)" ]; then
+        git -C "$s" rev-parse HEAD
+    else
+        # Not a clean git checkout: key by every file's name, size and mtime,
+        # so an edit anywhere in the tree gives a fresh build tree.
+        (cd "$s" && find . -path ./build -prune -o -type f \
+            -printf '%P %s %T@\n' | LC_ALL=C sort) | sha256sum | cut -d' ' -f1
+    fi
+}
+
+# The build recipe's own fixes for Debian's +ds tarball, which has no
+# firmware blobs.  They stay here, outside the upstream series.
+recipe_fixups() {
+    local t=$1
+    if [ ! -e "$t/pc-bios/edk2-x86_64-code.fd.bz2" ]; then
+        grep -q '^if unpack_edk2_blobs$' "$t/pc-bios/meson.build" ||
+            die "cannot find the edk2 unpack step in pc-bios/meson.build to disable it"
+        sed -i 's/^if unpack_edk2_blobs$/if unpack_edk2_blobs and false/' \
+            "$t/pc-bios/meson.build"
+    fi
+    if ! ls "$t"/pc-bios/dtb/*.dtb >/dev/null 2>&1; then
+        grep -q "^subdir('dtb')$" "$t/pc-bios/meson.build" ||
+            die "cannot find subdir('dtb') in pc-bios/meson.build to disable it"
+        sed -i "s/^subdir('dtb')$/# dtb blobs are absent from +ds tarballs/" \
+            "$t/pc-bios/meson.build"
+    fi
+}
+
+# Apply the series, then any further patches given, on top of the recipe
+# commit of the tree at $1; name the patch that fails.
+apply_series() {
+    local t=$1 p
+    shift
+    git -C "$t" am --abort >/dev/null 2>&1 || true
+    git -C "$t" reset -q --hard qemu-rt-base
+    for p in $(series_patches) "$@"; do
+        [ -f "$p" ] || die "patches/series lists $(basename "$p"), which does not exist; fix patches/series"
+        if ! git -C "$t" am -q --3way "$p" >"$t/../am.log" 2>&1; then
+            git -C "$t" am --abort >/dev/null 2>&1 || true
+            git -C "$t" reset -q --hard qemu-rt-base
+            cat "$t/../am.log" >&2
+            die "patch $(basename "$p") does not apply to QEMU $QEMU_VERSION; refresh it against the tree in $t"
+        fi
+    done
+}
+
+# Unpack the QEMU source $2 into $1/src once, as a git repository whose
+# tags qemu-rt-pristine and qemu-rt-base mark the tree before and after the
+# build recipe's fixes.
+prepare_tree() {
+    local dir=$1 src=$2 t=$1/src
+    if [ ! -f "$dir/unpacked" ]; then
+        rm -rf "$dir"
+        mkdir -p "$t"
+        say "unpacking $src"
+        if [ -d "$src" ]; then
+            (cd "$src" && git ls-files >/dev/null 2>&1 &&
+                git archive --format=tar HEAD || tar cf - --exclude=./build .) |
+                tar xf - -C "$t"
+        else
+            tar xf "$src" -C "$t" --strip-components=1 ||
+                die "cannot unpack $src; is it a QEMU source tarball?"
+        fi
+        [ -f "$t/system/vl.c" ] || die "$src does not contain a QEMU source tree"
+        (
+            cd "$t"
+            git init -q
+            git config user.name "qemu-rt build"
+            git config user.email "qemu-rt@localhost"
+            git config core.autocrlf false
+            git add -A -f . && git commit -q -m "QEMU $(cat VERSION) pristine" &&
+                git tag qemu-rt-pristine
+            recipe_fixups "$t"
+            git commit -q -a --allow-empty \
+                -m "qemu-rt build recipe: build without firmware blobs" &&
+                git tag qemu-rt-base
+        )
+        touch "$dir/unpacked"
+    fi
 }
 
 # Configure and build the project (plugin, guests, tools) in _build against
