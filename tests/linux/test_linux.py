@@ -1,0 +1,358 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The Linux RT guest (scripts/build-rt-guest: Debian's PREEMPT_RT kernel,
+busybox, cyclictest, rt-guest-check) under -rt with TCG.
+
+usage: test_linux.py rt PLUGIN | rt-audit PLUGIN | cache PLUGIN
+
+  rt        the guest boots under -rt (query-rt active, kvmclock off), its
+            clocksource is the TSC and not kvm-clock, the items of
+            rt-guest-check that -rt and the guest's /init are responsible
+            for pass, and cyclictest runs its loops and reports
+  rt-audit  rt-audit reports the exit sources of the whole boot: port I/O
+            (serial, RTC, PIT), MSRs, CPUID, HLT, MMIO of the local APIC,
+            IOAPIC and HPET; no kvmclock, no pio-batch doorbell, no section
+  cache     scripts/build-rt-guest: a cached package that does not match the
+            index is downloaded again, unchanged inputs rebuild nothing, an
+            unreachable registry gives status 3 and the reason
+
+The guest comes from $QEMU_RT_LINUX_KERNEL and $QEMU_RT_LINUX_INITRD, which
+scripts/test sets after building it, else from the links in the cache.
+When scripts/test could not build it, $QEMU_RT_LINUX_SKIP says why and the
+tests skip with that reason.  vCPU 0 runs on host CPU 1, everything else on
+host CPU 0, as in tests/rt.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+
+import qrt
+
+VCPU_CPU = 1
+EMU_CPU = 0
+RT_ARGS = ['-rt', f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU}']
+# The guest side of the RT recipe (docs/howto.md).
+RECIPE = 'clocksource=tsc tsc=reliable'
+# 3000 loops of 1 ms: a few seconds of cyclictest, one histogram bucket per
+# microsecond as rt-tests prints it.
+LOOPS = 3000
+CYCLICTEST = f'-m -q -p 95 -i 1000 -l {LOOPS} -h 100'
+# Items of rt-guest-check that -rt (clock) and the guest's /init (sysctls)
+# are responsible for, with the message each gives when it passes.  The
+# isolation items (isolcpus, nohz_full) are the guest's boot command line,
+# and a 1-vCPU guest cannot isolate its only CPU.
+RT_ITEMS = {
+    'clocksource': 'clocksource is tsc',
+    'kvmclock': 'kvm-clock is not available',
+    'sched_rt_runtime': 'kernel.sched_rt_runtime_us = -1',
+    'watchdog': 'kernel.watchdog = 0',
+    'timer_migration': 'kernel.timer_migration = 0',
+    'cpus': 'RT CPUs 0 are online',
+}
+BUILD_GUEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.realpath(__file__)))), 'scripts', 'build-rt-guest')
+CACHE = os.environ.get('QEMU_RT_CACHE') or os.path.join(
+    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
+    'qemu-rt')
+
+
+def linux_guest():
+    """(kernel, initramfs) of the Linux RT guest, or skip saying why not."""
+    reason = os.environ.get('QEMU_RT_LINUX_SKIP')
+    if reason:
+        qrt.skip(reason)
+    d = os.path.join(CACHE, 'rt-guest')
+    kernel = os.environ.get('QEMU_RT_LINUX_KERNEL') or \
+        os.path.join(d, 'vmlinuz')
+    initrd = os.environ.get('QEMU_RT_LINUX_INITRD') or \
+        os.path.join(d, 'initramfs.cpio.gz')
+    for p in kernel, initrd:
+        if not os.path.exists(p):
+            qrt.skip(f'no Linux RT guest ({p} is missing); run scripts/test, '
+                     'which builds it with scripts/build-rt-guest')
+    return kernel, initrd
+
+
+def need_cpus():
+    allowed = os.sched_getaffinity(0)
+    if not {VCPU_CPU, EMU_CPU} <= allowed:
+        qrt.skip(f'host CPUs {EMU_CPU} and {VCPU_CPU} are not both '
+                 f'available (allowed: {sorted(allowed)})')
+
+
+def linux_args(kernel, initrd, serial):
+    append = (f'console=ttyS0 quiet {RECIPE} '
+              f'cyclictest_args="{CYCLICTEST}" '
+              f'rt_guest_check_args="--json --cpus 0"')
+    return qrt.firmware_args() + [
+        '-M', 'pc', '-accel', 'tcg', '-m', '512M', '-smp', '1',
+        '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+        '-serial', f'file:{serial}', '-kernel', kernel, '-initrd', initrd,
+        '-append', append] + RT_ARGS
+
+
+def between(out, begin, end_prefix):
+    """The lines between "RT-GUEST: BEGIN" and "RT-GUEST: END...", and the
+    end line."""
+    m = re.search(rf'^RT-GUEST: {begin}\r?\n(.*?)^(RT-GUEST: {end_prefix}.*?)'
+                  r'\r?$', out, re.S | re.M)
+    qrt.check(m is not None, f'the guest printed its {begin} ... '
+              f'{end_prefix} block', '--- guest output ---\n' + out)
+    return m.group(1), m.group(2)
+
+
+def check_guest_output(out, kernel):
+    kver = os.path.basename(os.path.realpath(kernel))
+    kver = kver[len('vmlinuz-'):] if kver.startswith('vmlinuz-') else kver
+    m = re.search(r'^RT-GUEST: kernel (\S+) cpus (\d+) realtime (\d+)', out,
+                  re.M)
+    qrt.check(m is not None, 'the guest ran its /init',
+              '--- guest output ---\n' + out)
+    qrt.check(m.group(1) == kver, f'the guest runs kernel {kver} '
+              f'(uname -r: {m.group(1)})')
+    qrt.check(m.group(3) == '1', 'the kernel is PREEMPT_RT '
+              f'(/sys/kernel/realtime: {m.group(3)})')
+    qrt.check(m.group(2) == '1', f'the guest has 1 CPU ({m.group(2)})')
+    qrt.check('RT-GUEST: sched_rt_runtime_us=-1 watchdog=0 '
+              'timer_migration=0' in out, '/init set the RT sysctls')
+
+    body, end = between(out, 'cyclictest begin', 'cyclictest end')
+    qrt.check(end.strip() == 'RT-GUEST: cyclictest end status=0',
+              f'cyclictest exit status 0 ({end.strip()})', body)
+    stats = {}
+    for key in ('Total', 'Min Latencies', 'Avg Latencies', 'Max Latencies',
+                'Histogram Overflows'):
+        m = re.search(rf'^# {key}:\s+(\d+)', body, re.M)
+        qrt.check(m is not None, f'cyclictest reports "{key}"', body)
+        stats[key] = int(m.group(1))
+    buckets = [int(n) for n in
+               re.findall(r'^\d{6} (\d+)\s*$', body, re.M)]
+    qrt.check(len(buckets) == 100, f'the histogram has 100 buckets '
+              f'({len(buckets)})', body)
+    qrt.check(sum(buckets) == stats['Total'],
+              f'the buckets add up to Total ({stats["Total"]})', body)
+    qrt.check(stats['Total'] + stats['Histogram Overflows'] == LOOPS,
+              f'Total + Histogram Overflows == {LOOPS} loops', body)
+    qrt.check(stats['Min Latencies'] <= stats['Avg Latencies']
+              <= stats['Max Latencies'],
+              f'min {stats["Min Latencies"]} <= avg {stats["Avg Latencies"]}'
+              f' <= max {stats["Max Latencies"]} us')
+
+    body, end = between(out, 'rt-guest-check begin', 'rt-guest-check end')
+    try:
+        items = {i['id']: i for i in json.loads(body)}
+    except ValueError as e:
+        qrt.fail(f'rt-guest-check --json printed no JSON ({e})', body)
+    for item, message in RT_ITEMS.items():
+        got = items.get(item, {})
+        qrt.check(got.get('status') == 'pass' and
+                  got.get('message') == message,
+                  f'rt-guest-check {item}: pass, "{message}" '
+                  f'({got.get("status")}, "{got.get("message")}")')
+    # The rest is the guest's boot command line, which has no isolcpus= or
+    # nohz_full=: one failure, so status 2.  The NMI watchdog is off
+    # without a PMU.
+    rest = {i: items[i]['status'] for i in items if i not in RT_ITEMS}
+    want = {'isolcpus': 'fail', 'nohz_full': 'warn', 'nmi_watchdog': 'pass'}
+    qrt.check(rest == want, f'rt-guest-check, the other items: {want} '
+              f'({rest})', body)
+    qrt.check(end.strip() == 'RT-GUEST: rt-guest-check end status=2',
+              f'rt-guest-check exit status 2 ({end.strip()})')
+    qrt.check('RT-GUEST: done' in out, 'the guest powered off after its '
+              'checks')
+
+
+def case_rt(plugin):
+    kernel, initrd = linux_guest()
+    need_cpus()
+    with tempfile.TemporaryDirectory(prefix='linux-test-') as tmp:
+        serial = os.path.join(tmp, 'serial')
+        q = qrt.QemuProcess(linux_args(kernel, initrd, serial) + ['-S'])
+        try:
+            rt = q.qmp.cmd('query-rt')
+            qrt.check(rt['active'] and not rt['kvmclock'],
+                      f'query-rt: active {rt["active"]}, kvmclock '
+                      f'{rt["kvmclock"]}', q.stderr())
+            vcpus = [t for t in rt['threads'] if 'cpu-index' in t]
+            qrt.check(len(vcpus) == 1 and
+                      vcpus[0]['affinity'] == [VCPU_CPU] and
+                      vcpus[0]['policy'] == 'fifo',
+                      f'query-rt: vCPU 0 at SCHED_FIFO on host CPU {VCPU_CPU}'
+                      f' ({vcpus})', q.stderr())
+            others = {c for t in rt['threads'] if 'cpu-index' not in t
+                      for c in t['affinity']}
+            qrt.check(others == {EMU_CPU}, f'query-rt: the other threads on '
+                      f'host CPU {EMU_CPU} ({sorted(others)})', q.stderr())
+            q.qmp.cmd('cont')
+            q.proc.wait(300)
+        except qrt.TestFailure as e:
+            q.kill()
+            qrt.fail(str(e), q.stderr())
+        except Exception:
+            q.kill()
+            raise
+        finally:
+            if q.proc.poll() is None:
+                q.kill()
+                qrt.fail('the Linux guest did not power off within 300 s',
+                         q.stderr() + '\n--- guest output ---\n' +
+                         open(serial, errors='replace').read())
+        q.qmp.close()
+        out = open(serial, errors='replace').read()
+        qrt.check(q.proc.returncode == 0,
+                  f'QEMU exit status {q.proc.returncode} == 0 (poweroff)',
+                  q.stderr() + '\n--- guest output ---\n' + out)
+        check_guest_output(out, kernel)
+
+
+def case_rt_audit(plugin):
+    kernel, initrd = linux_guest()
+    need_cpus()
+    if not os.path.exists(plugin):
+        qrt.fail(f'plugin {plugin} is missing; run scripts/test')
+    with tempfile.TemporaryDirectory(prefix='linux-audit-') as tmp:
+        serial = os.path.join(tmp, 'serial')
+        report = os.path.join(tmp, 'report.json')
+        log = os.path.join(tmp, 'plugin.log')
+        r = qrt.run_qemu(linux_args(kernel, initrd, serial) +
+                         ['-plugin', f'{plugin},out={report}',
+                          '-d', 'plugin', '-D', log], timeout=400)
+        out = open(serial, errors='replace').read()
+        qrt.check(r.status == 0, f'QEMU exit status {r.status} == 0',
+                  r.err + '\n--- guest output ---\n' + out)
+        qrt.check('RT-GUEST: done' in out, 'the guest booted and powered off',
+                  '--- guest output ---\n' + out)
+        summary = open(log, errors='replace').read()
+        print(summary)
+        rep = json.load(open(report))
+
+    t = rep['totals']
+    qrt.check(rep['vcpus'] == 1, f'one vCPU ({rep["vcpus"]})')
+    qrt.check(t['exits'] == t['kernel_exits'] + t['userspace_exits'] and
+              t['exits'] > 0,
+              f'exits {t["exits"]} = {t["kernel_exits"]} in the kernel + '
+              f'{t["userspace_exits"]} to userspace')
+    pv = rep['per_vcpu'][0]
+    qrt.check((pv['kernel_exits'], pv['userspace_exits']) ==
+              (t['kernel_exits'], t['userspace_exits']),
+              'vCPU 0 has all the exits')
+    ins = rep['instructions']
+    for kind in ('in', 'out', 'cpuid', 'rdmsr', 'wrmsr', 'hlt',
+                 'mmio_read', 'mmio_write'):
+        qrt.check(ins[kind]['count'] > 0,
+                  f'the boot executes {kind} ({ins[kind]["count"]})')
+    qrt.check(ins['cpuid']['kernel_exits'] == ins['cpuid']['count'] and
+              ins['cpuid']['userspace_exits'] == 0,
+              'every CPUID exits to the kernel')
+    qrt.check(sum(c['count'] for c in rep['cpuid']) == ins['cpuid']['count'],
+              'the CPUID leaves add up to the CPUID count')
+    ports = {p['port']: p for p in rep['ports']}
+    for port, name, handled in ((0x3f8, 'serial (ttyS0)', 'userspace'),
+                                (0x70, 'RTC index', 'userspace'),
+                                (0x71, 'RTC data', 'userspace'),
+                                (0x43, 'PIT command', 'kernel'),
+                                (0x20, 'PIC', 'kernel')):
+        p = ports.get(port)
+        qrt.check(p is not None and p['exits'] > 0 and
+                  p['handled'] == handled,
+                  f'port {port:#x} ({name}) exits to the {handled}'
+                  + (f' ({p["exits"]})' if p else ''))
+    qrt.check(sum(p['in'] + p['out'] for p in rep['ports']) ==
+              sum(ins[k]['count'] for k in ('in', 'out', 'ins', 'outs')),
+              'the ports add up to the IN, OUT, INS and OUTS counts')
+    msrs = {m['msr']: m for m in rep['msrs']}
+    for msr, name in ((0x1b, 'IA32_APIC_BASE'), (0xc0000080, 'IA32_EFER'),
+                      (0x277, 'IA32_PAT')):
+        m = msrs.get(msr)
+        qrt.check(m is not None and m['name'] == name and m['rdmsr'] > 0,
+                  f'the kernel reads MSR {msr:#x} ({name})')
+    devices = {m['device'] for m in rep['mmio']}
+    qrt.check({'xAPIC', 'IOAPIC', 'HPET'} <= devices,
+              f'MMIO to the xAPIC, IOAPIC and HPET ({sorted(devices)})')
+    # Exact values: -rt hides kvmclock, there is no pio-batch device and
+    # Linux marks no rt-audit section.
+    qrt.check(rep['kvmclock'] == {'used': False, 'accesses': 0},
+              f'no kvmclock MSR access ({rep["kvmclock"]})')
+    qrt.check(rep['pio_batch']['doorbells'] == 0,
+              'no pio-batch doorbell')
+    qrt.check(rep['sections']['list'] == [] and
+              rep['sections']['failed'] == 0, 'no section')
+    for line in (f'rt-audit: 1 vCPU(s); estimated exits {t["exits"]}: '
+                 f'{t["kernel_exits"]} handled in the kernel, '
+                 f'{t["userspace_exits"]} to userspace QEMU',):
+        qrt.check(line in summary, f'the summary says "{line}"')
+
+
+def build_guest(cache, *args, env=None):
+    e = dict(os.environ, QEMU_RT_CACHE=cache, **(env or {}))
+    r = qrt.run([BUILD_GUEST, '--without-guest-check'] + list(args),
+                timeout=500, env=e)
+    print(f'$ QEMU_RT_CACHE={cache} {BUILD_GUEST} --without-guest-check '
+          + ' '.join(args) + f'\n{r.out}{r.err}')
+    return r
+
+
+def case_cache(plugin):
+    """A cached package whose SHA256 differs from the signed index is
+    downloaded again; with the registry unreachable and nothing cached,
+    build-rt-guest says so with its own status, 3."""
+    linux_guest()
+    src = os.path.join(CACHE, 'rt-guest')
+    with tempfile.TemporaryDirectory(prefix='linux-cache-') as tmp:
+        r = build_guest(tmp, env={'QEMU_RT_DEBIAN_MIRROR':
+                                  'http://127.0.0.1:9'})
+        qrt.check(r.status == 3 and "Debian's package registry is "
+                  'unreachable: apt-get update from http://127.0.0.1:9 '
+                  'failed' in r.err,
+                  f'unreachable registry, empty cache: status {r.status} '
+                  '== 3 and the reason', r.err)
+
+        tmp = os.path.join(tmp, 'copy')
+        d = os.path.join(tmp, 'rt-guest')
+        os.makedirs(d)
+        shutil.copytree(os.path.join(src, 'apt'), os.path.join(d, 'apt'),
+                        ignore=shutil.ignore_patterns('*.bin', 'partial'))
+        # Hard links: the copy costs nothing, and the kernel is not
+        # unpacked again.
+        for sub, ext in ('debs', '.deb'), ('kernels', ''):
+            os.makedirs(os.path.join(d, sub))
+            for n in os.listdir(os.path.join(src, sub)):
+                if n.endswith(ext) and not n.endswith('.tmp'):
+                    os.link(os.path.join(src, sub, n), os.path.join(d, sub, n))
+        debs = os.path.join(d, 'debs')
+        small = [n for n in os.listdir(debs) if n.startswith('libnuma1_')]
+        qrt.check(len(small) == 1, f'the cache holds libnuma1 ({small})')
+        bad = os.path.join(debs, small[0])
+        good = sha256(bad)
+        os.unlink(bad)                  # the hard link, not the cache's file
+        with open(bad, 'wb') as f:
+            f.write(b'!<arch>\nnot the package\n')
+        r = build_guest(tmp)
+        qrt.check(r.status == 0, f'build-rt-guest status {r.status} == 0',
+                  r.err)
+        qrt.check('downloading libnuma1 ' in r.err and
+                  r.err.count('downloading ') == 1,
+                  'the corrupted libnuma1 is downloaded again, and nothing '
+                  'else', r.err)
+        qrt.check(sha256(bad) == good, 'it has the SHA256 of the index')
+        r = build_guest(tmp)
+        qrt.check(r.status == 0 and 'downloading' not in r.err and
+                  'building' not in r.err,
+                  'unchanged inputs: nothing downloaded or rebuilt', r.err)
+
+
+def sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+CASES = {'rt': case_rt, 'rt-audit': case_rt_audit, 'cache': case_cache}
+
+if __name__ == '__main__':
+    if len(sys.argv) != 3 or sys.argv[1] not in CASES:
+        qrt.fail(f'usage: {sys.argv[0]} {"|".join(CASES)} PLUGIN')
+    CASES[sys.argv[1]](sys.argv[2])
