@@ -7,8 +7,8 @@
                  samples, or its 50 periods split into delivered and lost
                  ticks, the JSON records and the report have the expected
                  structure, the tuning was in effect
-  linux          the cyclictest guest, plain, idle (skipped when
-                 scripts/build-rt-guest has not filled its cache)
+  linux          the cyclictest guest, plain, idle (scripts/test builds it;
+                 skipped, with the reason, when it could not)
   bad-arguments  bad input: one clear line, exit status 1
 """
 
@@ -284,9 +284,14 @@ def case_timer():
 
 def case_linux():
     need_two_cpus()
+    # scripts/test builds the guest and names it, or says why it could not.
+    if os.environ.get('QEMU_RT_LINUX_SKIP'):
+        qrt.skip(os.environ['QEMU_RT_LINUX_SKIP'])
     d = os.path.join(CACHE, 'rt-guest')
-    kernel = os.path.join(d, 'vmlinuz')
-    initrd = os.path.join(d, 'initramfs.cpio.gz')
+    kernel = os.environ.get('QEMU_RT_LINUX_KERNEL') or \
+        os.path.join(d, 'vmlinuz')
+    initrd = os.environ.get('QEMU_RT_LINUX_INITRD') or \
+        os.path.join(d, 'initramfs.cpio.gz')
     if not (os.path.exists(kernel) and os.path.exists(initrd)):
         qrt.skip(f'no Linux RT guest in {d}; run scripts/build-rt-guest '
                  '(it downloads ~75 MB of Debian packages once)')
