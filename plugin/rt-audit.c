@@ -5,13 +5,16 @@
  * under hardware virtualization, from inside QEMU's TCG.
  *
  * At translation time every instruction is decoded (decode.c); the ones
- * that exit under VMX/SVM get an execution callback, and every memory
- * access is checked for MMIO.  The exit model (model.c) sorts each event
- * into "no exit", "exit handled in the kernel" and "exit to userspace
- * QEMU"; guests can mark critical sections with multi-byte NOPs
- * (include/rt-audit-marker.h) checked against a budget.  Counters are per
- * vCPU (scoreboards); one report is printed at exit (report.c).
- * docs/rt-audit.md describes it all.
+ * that exit under VMX/SVM are counted.  Where the count is fixed by the
+ * bytes alone (HLT, PAUSE, MOV to CR, an IN/OUT with an immediate port,
+ * ...) it is counted by inline adds to the vCPU's scoreboard entry;
+ * where it depends on registers (port in DX, MSR index, CPUID leaf, the
+ * pio-batch doorbell, string I/O) an execution callback reads them.
+ * Every memory access is checked for MMIO.  The exit model (model.c)
+ * sorts each event into "no exit", "exit handled in the kernel" and "exit
+ * to userspace QEMU"; guests can mark critical sections with multi-byte
+ * NOPs (include/rt-audit-marker.h) checked against a budget.  One report
+ * is printed at exit (report.c).  docs/rt-audit.md describes it all.
  */
 #include <unistd.h>
 
@@ -275,13 +278,6 @@ static void vcpu_msr(unsigned int vcpu, void *udata)
     account(s, d->d.kind, msr_handler(&rt.cfg, msr, write), 1);
 }
 
-static void vcpu_simple(unsigned int vcpu, void *udata)
-{
-    const Insn *d = udata;
-
-    account(vcpu_state(vcpu), d->d.kind, d->handler, 1);
-}
-
 /* A section's exits are those counted on its vCPU since it began. */
 static Section open_section(const VCPUState *s, unsigned int vcpu)
 {
@@ -455,6 +451,44 @@ static const Insn *intern_insn(const Insn *probe)
     return d;
 }
 
+static void inline_add(struct qemu_plugin_insn *insn, qemu_plugin_u64 entry)
+{
+    qemu_plugin_register_vcpu_insn_exec_inline_per_vcpu(
+        insn, QEMU_PLUGIN_INLINE_ADD_U64, entry, 1);
+}
+
+/* One event whose handler the bytes decide: inline adds, no callback. */
+static void inline_account(struct qemu_plugin_insn *insn, unsigned kind,
+                           enum handler h)
+{
+    inline_add(insn, VCPU_U64(rt.score, kind[kind]));
+    if (h == H_KERNEL) {
+        inline_add(insn, VCPU_U64(rt.score, kind_k[kind]));
+        inline_add(insn, VCPU_U64(rt.score, kexits));
+    } else if (h == H_USER) {
+        inline_add(insn, VCPU_U64(rt.score, kind_u[kind]));
+        inline_add(insn, VCPU_U64(rt.score, uexits));
+    }
+}
+
+static void inline_port(struct qemu_plugin_insn *insn, const Decoded *d)
+{
+    if (d->kind == K_IN) {
+        inline_add(insn, VCPU_U64(rt.score, port_in[d->port]));
+    } else {
+        inline_add(insn, VCPU_U64(rt.score, port_out[d->port]));
+    }
+    inline_add(insn, VCPU_U64(rt.score, port_exits[d->port]));
+    inline_account(insn, d->kind, rt.cfg.port_handler[d->port]);
+}
+
+/* The port is in DX, or the OUT may ring the pio-batch doorbell */
+static bool needs_registers(const Decoded *d)
+{
+    return d->port_dx || (rt.cfg.batch_enabled && d->kind == K_OUT &&
+                          d->port == rt.cfg.batch_port && d->width == 4);
+}
+
 static void exec_cb(struct qemu_plugin_insn *insn,
                     qemu_plugin_vcpu_udata_cb_t cb, const Insn *probe)
 {
@@ -474,7 +508,11 @@ static bool instrument(struct qemu_plugin_insn *insn)
     switch (d->kind) {
     case K_IN:
     case K_OUT:
-        exec_cb(insn, vcpu_io, &probe);
+        if (needs_registers(d)) {
+            exec_cb(insn, vcpu_io, &probe);
+        } else {
+            inline_port(insn, d);
+        }
         return true;
     case K_INS:
     case K_OUTS: {
@@ -506,10 +544,7 @@ static bool instrument(struct qemu_plugin_insn *insn)
     case K_NOTHING:
         return true;
     default:
-        probe.handler = static_handler(&rt.cfg, d);
-        qemu_plugin_register_vcpu_insn_exec_cb(insn, vcpu_simple,
-                                               QEMU_PLUGIN_CB_NO_REGS,
-                                               (void *)intern_insn(&probe));
+        inline_account(insn, d->kind, static_handler(&rt.cfg, d));
         return true;
     }
 }

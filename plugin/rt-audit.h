@@ -61,7 +61,6 @@ typedef struct {
     uint8_t bytes[16];
     uint8_t len;
     Decoded d;
-    uint8_t handler;    /* static_handler(), where it does not vary */
 } Insn;
 
 /* Open addressing, integer keys, per vCPU: no locks, no strings. */
@@ -83,8 +82,9 @@ typedef struct {
 #define HIST_BUCKETS 18     /* 0, 1, 2-3, 4-7, ... 65536+ */
 
 /*
- * One vCPU's entry of the scoreboard.  The report sums its uint64_t
- * counters with qemu_plugin_u64_sum().
+ * One vCPU's entry of the scoreboard.  The uint64_t counters are what the
+ * inline operations add to (qemu_plugin_scoreboard_u64_in_struct) and what
+ * the report sums (qemu_plugin_u64_sum).
  */
 typedef struct {
     /* set once in vcpu_init; survives a reset marker */
