@@ -10,11 +10,13 @@
  * ...) it is counted by inline adds to the vCPU's scoreboard entry;
  * where it depends on registers (port in DX, MSR index, CPUID leaf, the
  * pio-batch doorbell, string I/O) an execution callback reads them.
- * Every memory access is checked for MMIO.  The exit model (model.c)
- * sorts each event into "no exit", "exit handled in the kernel" and "exit
- * to userspace QEMU"; guests can mark critical sections with multi-byte
- * NOPs (include/rt-audit-marker.h) checked against a budget.  One report
- * is printed at exit (report.c).  docs/rt-audit.md describes it all.
+ * The memory accesses of the last instruction of each block, the only
+ * one that QEMU lets reach MMIO, are checked for MMIO.  The exit model
+ * (model.c) sorts each event into "no exit", "exit handled in the kernel"
+ * and "exit to userspace QEMU"; guests can mark critical sections with
+ * multi-byte NOPs (include/rt-audit-marker.h) checked against a budget.
+ * One report is printed at exit (report.c).  docs/rt-audit.md describes
+ * it all.
  */
 #include <unistd.h>
 
@@ -549,6 +551,14 @@ static bool instrument(struct qemu_plugin_insn *insn)
     }
 }
 
+/*
+ * Only the last instruction of a block can reach MMIO: QEMU lets I/O
+ * happen there alone (can_do_io), and an earlier instruction that touches
+ * MMIO is rewound by cpu_io_recompile() and run again as a block of its
+ * own, translated with only its memory callbacks (CF_MEMI_ONLY).  So the
+ * MMIO check, a TLB lookup per access, is planted on the last instruction
+ * only, and RAM accesses elsewhere cost nothing.
+ */
 static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
     size_t n = qemu_plugin_tb_n_insns(tb), i;
@@ -556,7 +566,7 @@ static void vcpu_tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
     for (i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 
-        if (instrument(insn) && rt.cfg.audit_mmio) {
+        if (instrument(insn) && rt.cfg.audit_mmio && i == n - 1) {
             qemu_plugin_register_vcpu_mem_cb(insn, vcpu_mmio,
                                              QEMU_PLUGIN_CB_NO_REGS,
                                              QEMU_PLUGIN_MEM_RW, NULL);
