@@ -444,16 +444,62 @@ def test_balloon():
               'balloon without -rt', r.err)
 
 
+def kvmclock_vm(args):
+    """(qom-get kvmclock of vCPU 0, query-rt kvmclock, info qtree, the
+    bytes of a migration stream) of a paused KVM guest."""
+    qemu = qrt.QemuProcess(qrt.base_args('kvm') + ['-S'] + args,
+                           accel='kvm')
+    stream = os.path.join(qemu.tmp.name, 'stream')
+    try:
+        path = qemu.qmp.cmd('query-cpus-fast')[0]['qom-path']
+        prop = qemu.qmp.cmd('qom-get', path=path, property='kvmclock')
+        info = qemu.qmp.cmd('query-rt')
+        qtree = qemu.qmp.cmd('human-monitor-command',
+                             **{'command-line': 'info qtree'})
+        qemu.qmp.cmd('migrate', uri=f'exec:cat > {stream}')
+        wait_for(lambda: qemu.qmp.cmd('query-migrate').get('status') in
+                 ('completed', 'failed'), 'the migration to finish', qemu)
+        status = qemu.qmp.cmd('query-migrate')['status']
+        with open(stream, 'rb') as f:
+            data = f.read()
+    finally:
+        qemu.quit()
+    qrt.check(status == 'completed',
+              f'{" ".join(args) or "no -rt"}: migration {status}',
+              qemu.stderr())
+    return prop, info['kvmclock'], qtree, data, qemu.stderr()
+
+
 def test_kvmclock():
+    """-rt defaults the CPU property kvmclock to off; -cpu ...,kvmclock=on
+    wins; the kvmclock device stays and is migrated."""
     need_cpus()
-    qrt.require_kvm()
     rt = ['-rt', RT_ARGS[1] + ',unstable-tsc=allow']
-    for args, expect, what in (([], 1, 'present without -rt'),
-                               (rt, 0, 'absent with -rt')):
+    # TCG has no KVM leaves: kvmclock is off with or without -rt.
+    for args in (['-cpu', 'max'] + rt, ['-cpu', 'max']):
+        got, info, err = cpu_props('tcg', args, ['kvmclock'])
+        qrt.check(got['kvmclock'] is False and info['kvmclock'] is False,
+                  f'tcg {" ".join(args)}: qom-get kvmclock '
+                  f'{got["kvmclock"]}, query-rt {info["kvmclock"]}, '
+                  'expected False', err)
+    qrt.require_kvm()
+    on = ['-cpu', 'qemu64,kvmclock=on']
+    for args, want, what in (([], 1, 'without -rt'),
+                             (rt, 0, 'with -rt'),
+                             (on + RT_ARGS, 1, 'with -rt and kvmclock=on')):
+        prop, info, qtree, data, err = kvmclock_vm(args)
+        qrt.check(prop == bool(want) and info == bool(want),
+                  f'kvm {what}: qom-get kvmclock {prop}, query-rt '
+                  f'kvmclock {info}, expected {bool(want)}', err)
+        qrt.check('dev: kvmclock' in qtree, f'kvm {what}: info qtree '
+                  'lists the kvmclock device', qtree)
+        qrt.check(b'kvmclock' in data, f'kvm {what}: the migration stream '
+                  'has the kvmclock section', err)
+        # The guest's view: CPUID 0x40000001 EAX bits 0 and 3.
         r = qrt.run_guest('rt-guest', accel='kvm', extra=args,
-                          append=f'mode=1 expect={expect}', timeout=300)
+                          append=f'mode=1 expect={want}', timeout=300)
         # Status 1 is also QEMU's error exit: the guest must have run.
-        qrt.check(f'clocksource={expect} clocksource2={expect}' in r.out,
+        qrt.check(f'clocksource={want} clocksource2={want}' in r.out,
                   f'guest reads kvmclock bits {what}: '
                   f'{r.out.strip()!r}', r.err)
         qrt.expect_guest_pass(r, f'kvmclock bits {what}')
@@ -463,19 +509,19 @@ def test_kvmclock():
                    'its clock; use -cpu host or add invtsc=on, or accept an '
                    'unstable clock with -rt ...,unstable-tsc=allow',
                    'CPU model without invariant TSC', accel='kvm')
-    expect_refusal(rt + ['-cpu', 'qemu64,kvmclock=on'],
-                   'qemu-system-x86_64: kvmclock=on cannot be used with -rt, '
-                   'which hides kvmclock from the guest; remove kvmclock=on '
-                   'from -cpu', 'explicit kvmclock=on', accel='kvm')
-    for args, want in (([], True), (rt, False)):
-        qemu = qrt.QemuProcess(qrt.base_args('kvm') + ['-S'] + args,
-                               accel='kvm')
-        try:
-            info = qemu.qmp.cmd('query-rt')
-        finally:
-            qemu.quit()
-        qrt.check(info['kvmclock'] == want, f'query-rt kvmclock is {want} '
-                  f'{"with" if args else "without"} -rt', qemu.stderr())
+    # Hyper-V's reference counter and TSC page need the kvmclock device.
+    hv = ['-cpu', 'qemu64,hv-relaxed,hv-time']
+    r = qrt.run_guest('rt-guest', accel='kvm', extra=hv, append='mode=2',
+                      timeout=300)
+    if r.status != 1 or 'rt-guest: started' not in r.out:
+        last = r.err.strip().splitlines()[-1:] or [f'status {r.status}']
+        print('SKIP (part): hv-time does not run under this KVM even '
+              f'without -rt: {last[0]}')
+        return
+    r = qrt.run_guest('rt-guest', accel='kvm', extra=hv + rt,
+                      append='mode=2', timeout=300)
+    qrt.check(r.status == 1 and 'rt-guest: started' in r.out,
+              'hv-time with -rt: the guest runs', r.err)
 
 
 def cpu_props(accel, args, props):
