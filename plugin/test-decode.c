@@ -1,118 +1,117 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Unit test of rt-audit's decoder (decode.c): byte sequences in, the
- * decoded instruction checked field by field.  Run by meson test.
+ * Unit test of rt-audit's decoder (decode.c): every line of the cases file
+ * (argv[1], test-decode.txt) gives an instruction's bytes and what
+ * decode_insn() must make of them.  Prints TAP; run by meson test.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "decode.h"
 
-#define MAXLEN 16
-
-static const struct {
-    const char *what;
-    uint8_t len;
-    uint8_t bytes[MAXLEN];
-    Decoded want;       /* width, port and port_dx only where they count */
-} cases[] = {
-    { "in al, 0x60", 2, { 0xe4, 0x60 }, { K_IN, 1, false, false, 0x60 } },
-    { "in eax, 0x71", 2, { 0xe5, 0x71 }, { K_IN, 4, false, false, 0x71 } },
-    { "in ax, 0x71", 3, { 0x66, 0xe5, 0x71 },
-      { K_IN, 2, false, false, 0x71 } },
-    { "out 0x80, al", 2, { 0xe6, 0x80 }, { K_OUT, 1, false, false, 0x80 } },
-    { "out 0xf4, eax", 2, { 0xe7, 0xf4 },
-      { K_OUT, 4, false, false, 0xf4 } },
-    { "in al, dx", 1, { 0xec }, { K_IN, 1, true, false, 0 } },
-    { "in ax, dx", 2, { 0x66, 0xed }, { K_IN, 2, true, false, 0 } },
-    { "out dx, al", 1, { 0xee }, { K_OUT, 1, true, false, 0 } },
-    { "out dx, eax", 1, { 0xef }, { K_OUT, 4, true, false, 0 } },
-    { "rep outsb", 2, { 0xf3, 0x6e }, { K_OUTS, 1, true, true, 0 } },
-    { "rep insb", 2, { 0xf3, 0x6c }, { K_INS, 1, true, true, 0 } },
-    { "insd", 1, { 0x6d }, { K_INS, 4, true, false, 0 } },
-    { "rep outsw (REX.W ignored)", 4, { 0x66, 0xf3, 0x48, 0x6f },
-      { K_OUTS, 2, true, true, 0 } },
-    { "cpuid", 2, { 0x0f, 0xa2 }, { K_CPUID, 4, false, false, 0 } },
-    { "rdmsr", 2, { 0x0f, 0x32 }, { K_RDMSR, 4, false, false, 0 } },
-    { "wrmsr", 2, { 0x0f, 0x30 }, { K_WRMSR, 4, false, false, 0 } },
-    { "rdpmc", 2, { 0x0f, 0x33 }, { K_RDPMC, 4, false, false, 0 } },
-    { "wbinvd", 2, { 0x0f, 0x09 }, { K_WBINVD, 4, false, false, 0 } },
-    { "invd", 2, { 0x0f, 0x08 }, { K_INVD, 4, false, false, 0 } },
-    { "hlt", 1, { 0xf4 }, { K_HLT, 4, false, false, 0 } },
-    { "pause", 2, { 0xf3, 0x90 }, { K_PAUSE, 4, false, true, 0 } },
-    { "nop", 1, { 0x90 }, { K_NOTHING, 4, false, false, 0 } },
-    { "xchg r8, rax with rep (not PAUSE)", 3, { 0xf3, 0x41, 0x90 },
-      { K_NOTHING, 4, false, true, 0 } },
-    { "monitor", 3, { 0x0f, 0x01, 0xc8 }, { K_MONITOR, 4, false, false, 0 } },
-    { "mwait", 3, { 0x0f, 0x01, 0xc9 }, { K_MWAIT, 4, false, false, 0 } },
-    { "monitorx", 3, { 0x0f, 0x01, 0xfa }, { K_MONITOR, 4, false, false, 0 } },
-    { "mwaitx", 3, { 0x0f, 0x01, 0xfb }, { K_MWAIT, 4, false, false, 0 } },
-    { "xsetbv", 3, { 0x0f, 0x01, 0xd1 }, { K_XSETBV, 4, false, false, 0 } },
-    { "vmcall", 3, { 0x0f, 0x01, 0xc1 }, { K_VMCALL, 4, false, false, 0 } },
-    { "vmmcall", 3, { 0x0f, 0x01, 0xd9 }, { K_VMMCALL, 4, false, false, 0 } },
-    { "invlpg (%rax)", 3, { 0x0f, 0x01, 0x38 },
-      { K_INVLPG, 4, false, false, 0 } },
-    { "lgdt (%rax) (not INVLPG)", 3, { 0x0f, 0x01, 0x10 },
-      { K_NOTHING, 4, false, false, 0 } },
-    { "mov %rax, %cr0", 3, { 0x0f, 0x22, 0xc0 },
-      { K_MOV_CR, 4, false, false, 0 } },
-    { "mov %rax, %cr4", 3, { 0x0f, 0x22, 0xe0 },
-      { K_MOV_CR, 4, false, false, 0 } },
-    { "mov %rax, %cr3", 3, { 0x0f, 0x22, 0xd8 },
-      { K_MOV_CR3, 4, false, false, 0 } },
-    { "mov %rax, %cr8", 4, { 0x44, 0x0f, 0x22, 0xc0 },
-      { K_MOV_CR8, 4, false, false, 0 } },
-    { "mov %cr0, %rax (a read: no exit)", 3, { 0x0f, 0x20, 0xc0 },
-      { K_NOTHING, 4, false, false, 0 } },
-    { "mov %dr7, %rax", 3, { 0x0f, 0x21, 0xf8 },
-      { K_MOV_DR, 4, false, false, 0 } },
-    { "mov %rax, %dr7", 3, { 0x0f, 0x23, 0xf8 },
-      { K_MOV_DR, 4, false, false, 0 } },
-    { "RT_AUDIT_RESET", 8, { 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x53, 0x54, 0x52 },
-      { K_MARK_RESET, 0, false, false, 0 } },
-    { "RT_SECTION_BEGIN", 8,
-      { 0x0f, 0x1f, 0x84, 0x00, 0x01, 0x53, 0x54, 0x52 },
-      { K_MARK_BEGIN, 0, false, false, 0 } },
-    { "RT_SECTION_END", 8, { 0x0f, 0x1f, 0x84, 0x00, 0x02, 0x53, 0x54, 0x52 },
-      { K_MARK_END, 0, false, false, 0 } },
-    { "nopl with another displacement", 8,
-      { 0x0f, 0x1f, 0x84, 0x00, 0x03, 0x53, 0x54, 0x52 },
-      { K_NOTHING, 4, false, false, 0 } },
-    { "inc %eax in 32-bit code (0x40 alone is no REX)", 1, { 0x40 },
-      { K_NOTHING, 4, false, false, 0 } },
-    { "mov (%rax), %eax", 2, { 0x8b, 0x00 },
-      { K_NOTHING, 4, false, false, 0 } },
-    { "segment and lock prefixes only", 2, { 0x2e, 0xf0 },
-      { K_NOTHING, 0, false, false, 0 } },
-    { "truncated in al, imm8", 1, { 0xe4 }, { K_NOTHING, 4, false, false, 0 } },
-    { "empty", 0, { 0 }, { K_NOTHING, 0, false, false, 0 } },
+static const char *const marker_name[] = {
+    [K_MARK_BEGIN - K_MAX] = "begin", [K_MARK_END - K_MAX] = "end",
+    [K_MARK_RESET - K_MAX] = "reset", [K_NOTHING - K_MAX] = "nothing",
 };
 
-int main(void)
+static int kind_from_name(const char *name)
 {
-    unsigned i, failed = 0;
+    unsigned k;
 
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        Decoded got;
-
-        decode_insn(cases[i].bytes, cases[i].len, &got);
-        if (got.kind != cases[i].want.kind ||
-            got.width != cases[i].want.width ||
-            got.port_dx != cases[i].want.port_dx ||
-            got.rep != cases[i].want.rep ||
-            got.port != cases[i].want.port) {
-            printf("not ok %u - %s: kind %u width %u port_dx %d rep %d "
-                   "port 0x%x, expected kind %u width %u port_dx %d rep %d "
-                   "port 0x%x\n", i + 1, cases[i].what, got.kind, got.width,
-                   got.port_dx, got.rep, got.port, cases[i].want.kind,
-                   cases[i].want.width, cases[i].want.port_dx,
-                   cases[i].want.rep, cases[i].want.port);
-            failed++;
-        } else {
-            printf("ok %u - %s\n", i + 1, cases[i].what);
+    for (k = 0; k < K_MAX; k++) {
+        if (!strcmp(name, kind_name[k])) {
+            return k;
         }
     }
-    printf("1..%u\n", i);
+    for (k = 0; k < sizeof(marker_name) / sizeof(marker_name[0]); k++) {
+        if (!strcmp(name, marker_name[k])) {
+            return K_MAX + k;
+        }
+    }
+    return -1;
+}
+
+static const char *name_of(unsigned kind)
+{
+    return kind < K_MAX ? kind_name[kind] : marker_name[kind - K_MAX];
+}
+
+/* One "BYTES | KIND WIDTH PORT_DX REP PORT | what" line; 0 if malformed. */
+static int parse_case(char *line, uint8_t *bytes, size_t *len, Decoded *want,
+                      char **what)
+{
+    char *hex = strtok(line, "|"), *expect = strtok(NULL, "|");
+    char kind[32], *end;
+    unsigned width, dx, rep;
+    int k, port;
+
+    *what = strtok(NULL, "\n");
+    if (!hex || !expect || !*what ||
+        sscanf(expect, "%31s %u %u %u %i", kind, &width, &dx, &rep,
+               &port) != 5 || (k = kind_from_name(kind)) < 0) {
+        return 0;
+    }
+    for (*len = 0; *len < 16; (*len)++) {
+        unsigned long b = strtoul(hex, &end, 16);
+
+        if (end == hex) {
+            break;
+        }
+        bytes[*len] = b;
+        hex = end;
+    }
+    memset(want, 0, sizeof(*want));     /* compared with memcmp() */
+    want->kind = k;
+    want->width = width;
+    want->port_dx = dx;
+    want->rep = rep;
+    want->port = port;
+    while (**what == ' ') {
+        (*what)++;
+    }
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    FILE *f = argc == 2 ? fopen(argv[1], "r") : NULL;
+    unsigned n = 0, failed = 0;
+    char line[256];
+
+    if (!f) {
+        fprintf(stderr, "usage: test-decode CASES-FILE (cannot open %s)\n",
+                argc == 2 ? argv[1] : "it");
+        return 2;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        uint8_t bytes[16];
+        Decoded want, got;
+        size_t len;
+        char *what;
+
+        if (line[0] == '#' || line[0] == '\n') {
+            continue;
+        }
+        n++;
+        if (!parse_case(line, bytes, &len, &want, &what)) {
+            printf("not ok %u - malformed line %s", n, line);
+            failed++;
+            continue;
+        }
+        decode_insn(bytes, len, &got);
+        if (memcmp(&got, &want, sizeof(got))) {
+            printf("not ok %u - %s: got %s %u %d %d 0x%x, expected %s %u %d "
+                   "%d 0x%x\n", n, what, name_of(got.kind), got.width,
+                   got.port_dx, got.rep, got.port, name_of(want.kind),
+                   want.width, want.port_dx, want.rep, want.port);
+            failed++;
+        } else {
+            printf("ok %u - %s\n", n, what);
+        }
+    }
+    fclose(f);
+    printf("1..%u\n", n);
     return failed != 0;
 }
