@@ -6,6 +6,7 @@
  * with json-glib; schema in docs/rt-audit.md) are printed from.
  */
 #include <json-glib/json-glib.h>
+#include <stdarg.h>
 
 #include "rt-audit.h"
 
@@ -314,38 +315,36 @@ static void report_text(const Totals *t)
 
 /* ---- the JSON report ----------------------------------------------- */
 
-static void j_int(JsonBuilder *b, const char *key, uint64_t v)
+/*
+ * Add a value given in GVariant text format with positional arguments
+ * (g_variant_new_parsed()); a dictionary becomes a JSON object with its
+ * keys in order, a Nothing becomes null.  A NULL @key adds to an array.
+ */
+static void j_add(JsonBuilder *b, const char *key, const char *fmt, ...)
 {
-    json_builder_set_member_name(b, key);
-    json_builder_add_int_value(b, v);
-}
+    g_autoptr(GVariant) v = NULL;
+    va_list ap;
 
-static void j_bool(JsonBuilder *b, const char *key, bool v)
-{
-    json_builder_set_member_name(b, key);
-    json_builder_add_boolean_value(b, v);
-}
-
-static void j_str(JsonBuilder *b, const char *key, const char *v)
-{
-    json_builder_set_member_name(b, key);
-    if (v) {
-        json_builder_add_string_value(b, v);
-    } else {
-        json_builder_add_null_value(b);
-    }
-}
-
-static void j_begin(JsonBuilder *b, const char *key, bool array)
-{
+    va_start(ap, fmt);
+    v = g_variant_ref_sink(g_variant_new_parsed_va(fmt, &ap));
+    va_end(ap);
     if (key) {
         json_builder_set_member_name(b, key);
     }
-    if (array) {
-        json_builder_begin_array(b);
-    } else {
-        json_builder_begin_object(b);
-    }
+    json_builder_add_value(b, json_gvariant_serialize(v));
+}
+
+static void j_array(JsonBuilder *b, const char *key)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_begin_array(b);
+}
+
+/* A number, or null when @present is false. */
+static GVariant *maybe_u64(bool present, uint64_t v)
+{
+    return g_variant_new_maybe(G_VARIANT_TYPE_UINT64,
+                               present ? g_variant_new_uint64(v) : NULL);
 }
 
 static void json_head(JsonBuilder *b, const Totals *t)
@@ -353,34 +352,25 @@ static void json_head(JsonBuilder *b, const Totals *t)
     const Config *c = t->in->cfg;
     int v;
 
-    j_str(b, "schema", "qemu-rt/rt-audit");
-    j_int(b, "version", REPORT_VERSION);
-    j_begin(b, "model", false);
-    j_str(b, "name", model_name[c->model]);
-    j_str(b, "kernel_irqchip", irqchip_name[c->irqchip]);
-    j_bool(b, "apicv", c->apicv);
-    j_bool(b, "pause_exits", pause_exits(c));
-    j_bool(b, "cpu_pm", c->cpu_pm);
-    json_builder_end_object(b);
-    j_int(b, "vcpus", t->in->nvcpus);
-    j_begin(b, "totals", false);
-    j_int(b, "exits", t->kexits + t->uexits);
-    j_int(b, "kernel_exits", t->kexits);
-    j_int(b, "userspace_exits", t->uexits);
-    j_int(b, "interrupts", t->interrupts);
-    j_int(b, "exceptions", t->exceptions);
-    json_builder_end_object(b);
-    j_begin(b, "per_vcpu", true);
+    j_add(b, "schema", "%s", "qemu-rt/rt-audit");
+    j_add(b, "version", "%i", REPORT_VERSION);
+    j_add(b, "model", "{'name': <%s>, 'kernel_irqchip': <%s>, "
+          "'apicv': <%b>, 'pause_exits': <%b>, 'cpu_pm': <%b>}",
+          model_name[c->model], irqchip_name[c->irqchip], c->apicv != 0,
+          pause_exits(c), c->cpu_pm);
+    j_add(b, "vcpus", "%i", t->in->nvcpus);
+    j_add(b, "totals", "{'exits': <%t>, 'kernel_exits': <%t>, "
+          "'userspace_exits': <%t>, 'interrupts': <%t>, 'exceptions': <%t>}",
+          t->kexits + t->uexits, t->kexits, t->uexits, t->interrupts,
+          t->exceptions);
+    j_array(b, "per_vcpu");
     for (v = 0; v < t->in->nvcpus; v++) {
         VCPUState *s = vcpu(t, v);
 
-        j_begin(b, NULL, false);
-        j_int(b, "vcpu", v);
-        j_int(b, "kernel_exits", s->kexits);
-        j_int(b, "userspace_exits", s->uexits);
-        j_int(b, "interrupts", s->interrupts);
-        j_int(b, "exceptions", s->exceptions);
-        json_builder_end_object(b);
+        j_add(b, NULL, "{'vcpu': <%i>, 'kernel_exits': <%t>, "
+              "'userspace_exits': <%t>, 'interrupts': <%t>, "
+              "'exceptions': <%t>}", v, s->kexits, s->uexits, s->interrupts,
+              s->exceptions);
     }
     json_builder_end_array(b);
 }
@@ -390,57 +380,43 @@ static void json_counts(JsonBuilder *b, const Totals *t)
     const Config *c = t->in->cfg;
     unsigned i;
 
-    j_begin(b, "instructions", false);
+    json_builder_set_member_name(b, "instructions");
+    json_builder_begin_object(b);
     for (i = 0; i < K_MAX; i++) {
-        j_begin(b, kind_name[i], false);
-        j_int(b, "count", t->kind[i]);
-        j_int(b, "kernel_exits", t->kind_k[i]);
-        j_int(b, "userspace_exits", t->kind_u[i]);
-        json_builder_end_object(b);
+        j_add(b, kind_name[i], "{'count': <%t>, 'kernel_exits': <%t>, "
+              "'userspace_exits': <%t>}", t->kind[i], t->kind_k[i],
+              t->kind_u[i]);
     }
     json_builder_end_object(b);
-    j_begin(b, "ports", true);
+    j_array(b, "ports");
     for (i = 0; i < t->ports->len; i++) {
         PortTotal *p = &g_array_index(t->ports, PortTotal, i);
 
-        j_begin(b, NULL, false);
-        j_int(b, "port", p->port);
-        j_int(b, "in", p->in);
-        j_int(b, "out", p->out);
-        j_int(b, "exits", p->exits);
-        j_str(b, "handled", handler_name(c->port_handler[p->port]));
-        json_builder_end_object(b);
+        j_add(b, NULL, "{'port': <%u>, 'in': <%t>, 'out': <%t>, "
+              "'exits': <%t>, 'handled': <%s>}", p->port, p->in, p->out,
+              p->exits, handler_name(c->port_handler[p->port]));
     }
     json_builder_end_array(b);
-    j_begin(b, "msrs", true);
+    j_array(b, "msrs");
     for (i = 0; i < t->msrs->len; i++) {
         MsrSlot *m = g_ptr_array_index(t->msrs, i);
         uint32_t msr = m->key - 1;
 
-        j_begin(b, NULL, false);
-        j_int(b, "msr", msr);
-        j_str(b, "name", msr_name(msr));
-        j_int(b, "rdmsr", m->rd);
-        j_int(b, "wrmsr", m->wr);
-        j_str(b, "rdmsr_handled", handler_name(msr_handler(c, msr, false)));
-        j_str(b, "wrmsr_handled", handler_name(msr_handler(c, msr, true)));
-        j_bool(b, "kvmclock", msr_is_kvmclock(msr));
-        json_builder_end_object(b);
+        j_add(b, NULL, "{'msr': <%u>, 'name': <%ms>, 'rdmsr': <%t>, "
+              "'wrmsr': <%t>, 'rdmsr_handled': <%s>, 'wrmsr_handled': <%s>, "
+              "'kvmclock': <%b>}", msr, msr_name(msr), m->rd, m->wr,
+              handler_name(msr_handler(c, msr, false)),
+              handler_name(msr_handler(c, msr, true)),
+              msr_is_kvmclock(msr));
     }
     json_builder_end_array(b);
-    j_int(b, "msrs_untracked", t->msr_overflow);
-    j_begin(b, "cpuid", true);
+    j_add(b, "msrs_untracked", "%t", t->msr_overflow);
+    j_array(b, "cpuid");
     for (i = 0; i < CPUID_SLOTS; i++) {
         if (t->cpuid[i]) {
-            j_begin(b, NULL, false);
-            json_builder_set_member_name(b, "leaf");
-            if (i == CPUID_SLOTS - 1) {
-                json_builder_add_null_value(b);
-            } else {
-                json_builder_add_int_value(b, cpuid_leaf(i));
-            }
-            j_int(b, "count", t->cpuid[i]);
-            json_builder_end_object(b);
+            j_add(b, NULL, "{'leaf': %v, 'count': <%t>}",
+                  maybe_u64(i != CPUID_SLOTS - 1, cpuid_leaf(i)),
+                  t->cpuid[i]);
         }
     }
     json_builder_end_array(b);
@@ -450,102 +426,80 @@ static void json_mmio(JsonBuilder *b, const Totals *t)
 {
     unsigned i;
 
-    j_begin(b, "mmio", true);
+    j_array(b, "mmio");
     for (i = 0; i < t->mmio->len; i++) {
         MmioSlot *m = g_ptr_array_index(t->mmio, i);
 
-        j_begin(b, NULL, false);
-        j_int(b, "page", (m->key - 1) << 12);
-        j_str(b, "device", mmio_name(m));
-        j_int(b, "reads", m->reads);
-        j_int(b, "writes", m->writes);
-        j_int(b, "kernel_exits", m->kexits);
-        j_int(b, "userspace_exits", m->uexits);
-        json_builder_end_object(b);
+        j_add(b, NULL, "{'page': <%t>, 'device': <%s>, 'reads': <%t>, "
+              "'writes': <%t>, 'kernel_exits': <%t>, "
+              "'userspace_exits': <%t>}", (m->key - 1) << 12, mmio_name(m),
+              m->reads, m->writes, m->kexits, m->uexits);
     }
     json_builder_end_array(b);
-    j_int(b, "mmio_pages_untracked", t->mmio_overflow);
-    j_begin(b, "kvmclock", false);
-    j_bool(b, "used", t->kvmclock);
-    j_int(b, "accesses", t->kvmclock);
-    json_builder_end_object(b);
+    j_add(b, "mmio_pages_untracked", "%t", t->mmio_overflow);
+    j_add(b, "kvmclock", "{'used': <%b>, 'accesses': <%t>}",
+          t->kvmclock != 0, t->kvmclock);
 }
 
 static void json_batch(JsonBuilder *b, const Totals *t)
 {
+    const Config *c = t->in->cfg;
     GArray *dbs = t->in->doorbells;
     unsigned i;
 
-    j_begin(b, "pio_batch", false);
-    j_int(b, "port", t->in->cfg->batch_port);
-    j_bool(b, "enabled", t->in->cfg->batch_enabled);
-    j_int(b, "doorbells", t->doorbells);
-    j_int(b, "entries", t->batch_entries);
-    j_int(b, "accesses", t->batch_accesses);
-    j_int(b, "unreadable", t->batch_bad);
-    j_begin(b, "histogram", true);
+    json_builder_set_member_name(b, "pio_batch");
+    json_builder_begin_object(b);
+    j_add(b, "port", "%t", c->batch_port);
+    j_add(b, "enabled", "%b", c->batch_enabled);
+    j_add(b, "doorbells", "%t", t->doorbells);
+    j_add(b, "entries", "%t", t->batch_entries);
+    j_add(b, "accesses", "%t", t->batch_accesses);
+    j_add(b, "unreadable", "%t", t->batch_bad);
+    j_array(b, "histogram");
     for (i = 0; i < HIST_BUCKETS; i++) {
         if (t->batch_hist[i]) {
-            j_begin(b, NULL, false);
-            j_int(b, "min", i ? (uint64_t)1 << (i - 1) : 0);
-            json_builder_set_member_name(b, "max");
-            if (i == HIST_BUCKETS - 1) {
-                json_builder_add_null_value(b);
-            } else {
-                json_builder_add_int_value(b, i ? ((uint64_t)1 << i) - 1 : 0);
-            }
-            j_int(b, "count", t->batch_hist[i]);
-            json_builder_end_object(b);
+            j_add(b, NULL, "{'min': <%t>, 'max': %v, 'count': <%t>}",
+                  i ? (uint64_t)1 << (i - 1) : 0,
+                  maybe_u64(i != HIST_BUCKETS - 1,
+                            i ? ((uint64_t)1 << i) - 1 : 0),
+                  t->batch_hist[i]);
         }
     }
     json_builder_end_array(b);
-    j_begin(b, "exits", true);
+    j_array(b, "exits");
     for (i = 0; i < dbs->len; i++) {
         Doorbell *d = &g_array_index(dbs, Doorbell, i);
 
-        j_begin(b, NULL, false);
-        j_int(b, "vcpu", d->vcpu);
-        j_int(b, "table", d->table);
-        j_bool(b, "valid", d->valid);
-        j_int(b, "version", d->version);
-        j_int(b, "entries", d->entries);
-        j_int(b, "accesses", d->accesses);
-        json_builder_end_object(b);
+        j_add(b, NULL, "{'vcpu': <%u>, 'table': <%t>, 'valid': <%b>, "
+              "'version': <%q>, 'entries': <%t>, 'accesses': <%t>}",
+              d->vcpu, d->table, d->valid, d->version, d->entries,
+              d->accesses);
     }
     json_builder_end_array(b);
-    j_int(b, "exits_dropped", t->in->doorbells_dropped);
+    j_add(b, "exits_dropped", "%t", t->in->doorbells_dropped);
     json_builder_end_object(b);
 }
 
-static void json_sections(JsonBuilder *b, const Totals *t)
+/* "sections": {"budget", "failed", "list": [...]} */
+static void json_sections(JsonBuilder *b, const Totals *t,
+                          const Config *c)
 {
-    const Config *c = t->in->cfg;
-    GArray *secs = t->in->sections;
     unsigned i;
 
-    j_begin(b, "sections", false);
-    json_builder_set_member_name(b, "budget");
-    if (c->have_budget) {
-        json_builder_add_int_value(b, c->budget);
-    } else {
-        json_builder_add_null_value(b);
-    }
-    j_int(b, "failed", t->nfail);
-    j_begin(b, "list", true);
-    for (i = 0; i < secs->len; i++) {
-        Section *sec = &g_array_index(secs, Section, i);
+    json_builder_set_member_name(b, "sections");
+    json_builder_begin_object(b);
+    j_add(b, "budget", "%v", maybe_u64(c->have_budget, c->budget));
+    j_add(b, "failed", "%u", t->nfail);
+    j_array(b, "list");
+    for (i = 0; i < t->in->sections->len; i++) {
+        Section *sec = &g_array_index(t->in->sections, Section, i);
 
-        j_begin(b, NULL, false);
-        j_int(b, "id", sec->id);
-        j_int(b, "vcpu", sec->vcpu);
-        j_int(b, "begin_pc", sec->begin_pc);
-        j_int(b, "end_pc", sec->end_pc);
-        j_bool(b, "closed", sec->closed);
-        j_int(b, "exits", sec->kexits + sec->uexits);
-        j_int(b, "kernel_exits", sec->kexits);
-        j_int(b, "userspace_exits", sec->uexits);
-        j_bool(b, "over_budget", section_failed(c, sec));
-        json_builder_end_object(b);
+        j_add(b, NULL, "{'id': <%u>, 'vcpu': <%u>, 'begin_pc': <%t>, "
+              "'end_pc': <%t>, 'closed': <%b>, 'exits': <%t>, "
+              "'kernel_exits': <%t>, 'userspace_exits': <%t>, "
+              "'over_budget': <%b>}", sec->id, sec->vcpu, sec->begin_pc,
+              sec->end_pc, sec->closed, sec->kexits + sec->uexits,
+              sec->kexits, sec->uexits, section_failed(c, sec));
     }
     json_builder_end_array(b);
     json_builder_end_object(b);
@@ -564,7 +518,7 @@ static bool report_json(const Totals *t)
     json_counts(b, t);
     json_mmio(b, t);
     json_batch(b, t);
-    json_sections(b, t);
+    json_sections(b, t, t->in->cfg);
     json_builder_end_object(b);
     root = json_builder_get_root(b);
     json_generator_set_root(gen, root);
