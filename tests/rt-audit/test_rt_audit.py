@@ -5,7 +5,8 @@ build, which proves that plugins run under TCI); argv[2] is the plugin.
 
   mix       ports, CPUID leaves, MSRs, REP string I/O, MMIO, the pio-batch
             doorbell and a critical section, against exact numbers; the
-            same run under model=all,kernel-irqchip=off moves the exits
+            same run under model=all,kernel-irqchip=off moves the exits;
+            with one instruction per block it counts the same
   kvmclock  the kvmclock MSR is flagged, the exception counted
   budget    a section over budget fails (FAIL line, exit status 2), one
             within budget does not
@@ -43,14 +44,18 @@ class Audit:
         self.accel, self.plugin, self.tmp = accel, plugin, tmp
         self.runs = 0
 
-    def run(self, guest, args='', extra=(), append=None):
-        """Run guest with the plugin; return (Result, report or None)."""
+    def run(self, guest, args='', extra=(), append=None, one_insn=False):
+        """Run guest with the plugin; return (Result, report or None).
+        one_insn: translate one instruction per block."""
         self.runs += 1
         out = os.path.join(self.tmp, f'report{self.runs}.json')
         spec = f'{self.plugin},out={out}' + (',' + args if args else '')
-        r = qrt.run_guest(guest, accel=self.accel,
-                          extra=['-plugin', spec, '-d', 'plugin'] +
-                          list(extra), append=append, timeout=240)
+        qemu_args = qrt.base_args(self.accel)
+        if one_insn:
+            qemu_args[qemu_args.index('tcg')] = 'tcg,one-insn-per-tb=on'
+        r = qrt.run_qemu(qemu_args + qrt.guest_args(guest, append) +
+                         ['-plugin', spec, '-d', 'plugin'] + list(extra),
+                         accel=self.accel, timeout=240)
         report = None
         if os.path.exists(out):
             with open(out) as f:
@@ -158,6 +163,19 @@ def test_mix(a):
     return j
 
 
+def test_one_insn_per_tb(a, j):
+    """The plugin checks for MMIO on the last instruction of each block
+    only, where QEMU makes every MMIO access: with one instruction per
+    block, every instruction is the last, and the counts must not move."""
+    r, j1 = a.run('rt-audit-mix', extra=PIO_BATCH, append=PIO_BATCH_APPEND,
+                  one_insn=True)
+    qrt.expect_guest_pass(r, 'rt-audit-mix, one-insn-per-tb=on')
+    for key in ('mmio', 'ports', 'msrs', 'cpuid', 'pio_batch'):
+        eq(j1[key], j[key], f'one-insn-per-tb=on: same "{key}"', r)
+    eq(without_hlt(j1), without_hlt(j),
+       'one-insn-per-tb=on: same instruction counts (HLT aside)', r)
+
+
 def test_kvmclock(a):
     r, j = a.run('rt-audit-kvmclock')
     qrt.expect_guest_pass(r, 'rt-audit-kvmclock')
@@ -263,6 +281,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix='rt-audit-') as tmp:
         a = Audit(accel, plugin, tmp)
         report = test_mix(a)
+        test_one_insn_per_tb(a, report)
         test_kvmclock(a)
         test_budget(a)
         test_bad_args(a)
