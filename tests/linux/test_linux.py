@@ -2,7 +2,8 @@
 """The Linux RT guest (scripts/build-rt-guest: Debian's PREEMPT_RT kernel,
 busybox, cyclictest, rt-guest-check) under -rt with TCG.
 
-usage: test_linux.py rt PLUGIN | rt-audit PLUGIN | cache PLUGIN
+usage: test_linux.py rt PLUGIN | rt-audit PLUGIN | cache PLUGIN |
+                     pio-batch PLUGIN
 
   rt        the guest boots under -rt (query-rt active, kvmclock off), its
             clocksource is the TSC and not kvm-clock, the items of
@@ -11,6 +12,10 @@ usage: test_linux.py rt PLUGIN | rt-audit PLUGIN | cache PLUGIN
   rt-audit  rt-audit reports the exit sources of the whole boot: port I/O
             (serial, RTC, PIT), MSRs, CPUID, HLT, MMIO of the local APIC,
             IOAPIC and HPET; no kvmclock, no pio-batch doorbell, no section
+  pio-batch the pio-batch driver (linux/pio-batch) binds to QEMU0003 and
+            reads the CMOS RTC in one exit instead of 22 (rt-audit counts
+            each read); rtc-cmos and the driver agree, hwclock too; bad
+            batches and a missing device give an error and a log line
   cache     scripts/build-rt-guest: a cached package that does not match the
             index is downloaded again, unchanged inputs rebuild nothing, an
             unreachable registry gives status 3 and the reason
@@ -22,6 +27,7 @@ tests skip with that reason.  vCPU 0 runs on host CPU 1, everything else on
 host CPU 0, as in tests/rt.
 """
 
+import datetime
 import hashlib
 import json
 import os
@@ -287,6 +293,116 @@ def case_rt_audit(plugin):
         qrt.check(line in summary, f'the summary says "{line}"')
 
 
+# Exits of one RTC_RD_TIME to userspace QEMU, as rt-audit counts them in
+# the section around it (tests/linux/rtc-read.c): through rtc-cmos
+# (mc146818_get_time() with its update-in-progress checks) 11 register
+# reads, each an index write to 0x70 and a data read from 0x71; through the
+# pio-batch driver one doorbell for a table of 16 entries.
+RTC_PLAIN_EXITS = 22
+RTC_BATCH_EXITS = 1
+RTC_BATCH_ENTRIES = 16
+DRIVER_BANNER = ('pio-batch QEMU0003:00: pio-batch ABI 1 at ports '
+                 '0x5c0-0x5c7: 256 entries, poll limit 64, CMOS RTC through '
+                 'it')
+
+
+def pio_batch_boot(kernel, initrd, tmp, plugin, device):
+    serial = os.path.join(tmp, 'serial')
+    report = os.path.join(tmp, 'report.json')
+    args = linux_args(kernel, initrd, serial)
+    i = args.index('-append') + 1
+    args[i] = (f'console=ttyS0 quiet {RECIPE} cyclictest_args=skip '
+               'pio_batch_test pio_batch_args=selftest=1 '
+               'rt_guest_check_args="--json --cpus 0"')
+    if device:
+        args += ['-device', 'pio-batch']
+    r = qrt.run_qemu(args + ['-plugin', f'{plugin},out={report}'],
+                     timeout=400)
+    out = open(serial, errors='replace').read()
+    qrt.check(r.status == 0 and 'RT-GUEST: done' in out,
+              f'QEMU exit status {r.status} == 0, the guest powered off',
+              r.err + '\n--- guest output ---\n' + out)
+    body, end = between(out, 'pio-batch begin', 'pio-batch end')
+    print(body)
+    return body, json.load(open(report))
+
+
+def rtc_times(body):
+    """{device: [datetime, ...]} from rtc-read, and the hwclock lines."""
+    times = {}
+    for dev, t in re.findall(r'^(/dev/rtc\d) (\d{4}-\d\d-\d\d '
+                             r'\d\d:\d\d:\d\d)\r?$', body, re.M):
+        times.setdefault(dev, []).append(
+            datetime.datetime.strptime(t, '%Y-%m-%d %H:%M:%S'))
+    hw = dict(re.findall(r'^RT-GUEST: hwclock (/dev/rtc\d) (.*?)\s*$', body,
+                         re.M))
+    return times, hw
+
+
+def case_pio_batch(plugin):
+    """The pio-batch Linux driver (linux/pio-batch) reads the CMOS RTC in
+    one exit; both RTCs agree; without the device insmod fails cleanly."""
+    kernel, initrd = linux_guest()
+    need_cpus()
+    with tempfile.TemporaryDirectory(prefix='linux-pio-batch-') as tmp:
+        body, rep = pio_batch_boot(kernel, initrd, tmp, plugin, True)
+    qrt.check('RT-GUEST: insmod status=0' in body, 'insmod pio-batch.ko')
+    for line in ('pio-batch QEMU0003:00: batch of 0 entries refused: the '
+                 'device takes 1 to 170',
+                 'pio-batch QEMU0003:00: batch of 1 entries refused: error 8 '
+                 '(entry targets pio-batch) at entry 0, 0 completed',
+                 'pio-batch QEMU0003:00: selftest: empty batch -22, batch to '
+                 'pio-batch itself -5',
+                 'pio-batch QEMU0003:00: registered as rtc1',
+                 DRIVER_BANNER):
+        qrt.check(line in body, f'kernel log: "{line}"')
+    times, hw = rtc_times(body)
+    qrt.check(len(times.get('/dev/rtc0', [])) == 3 and
+              len(times.get('/dev/rtc1', [])) == 3,
+              'rtc-read read rtc0 (rtc-cmos) and rtc1 (pio-batch) 3 times')
+    spread = max(times['/dev/rtc0'] + times['/dev/rtc1']) - \
+        min(times['/dev/rtc0'] + times['/dev/rtc1'])
+    qrt.check(spread.total_seconds() <= 1, 'rtc0 and rtc1 give the same '
+              f'time, to the second they were read in ({spread})')
+    qrt.check(set(hw) == {'/dev/rtc0', '/dev/rtc1'} and
+              all('seconds' in v for v in hw.values()),
+              f'hwclock reads both ({hw})')
+    h = {}
+    for d, v in hw.items():
+        m = re.match(r'(\w+ \w+ +\d+ [\d:]+ \d{4}) ', v)
+        h[d] = m and datetime.datetime.strptime(' '.join(m.group(1).split()),
+                                                '%a %b %d %H:%M:%S %Y')
+    qrt.check(None not in h.values() and
+              abs((h['/dev/rtc0'] - h['/dev/rtc1']).total_seconds()) <= 1,
+              'hwclock through rtc-cmos and through pio-batch agrees')
+
+    sections = rep['sections']['list']
+    got = [s['userspace_exits'] for s in sections]
+    want = [RTC_PLAIN_EXITS] * 3 + [RTC_BATCH_EXITS] * 3
+    qrt.check(got == want and all(s['closed'] for s in sections),
+              f'rt-audit: exits to QEMU of each RTC read, rtc-cmos then '
+              f'pio-batch: {want} ({got})')
+    rtc_doorbells = [e for e in rep['pio_batch']['exits']
+                     if e['entries'] == RTC_BATCH_ENTRIES]
+    qrt.check(all(e['valid'] and e['version'] == 1 for e in rtc_doorbells)
+              and len(rtc_doorbells) >= 4,
+              f'rt-audit: every RTC read is one valid table of '
+              f'{RTC_BATCH_ENTRIES} entries ({len(rtc_doorbells)} reads)')
+
+    with tempfile.TemporaryDirectory(prefix='linux-pio-batch-') as tmp:
+        body, rep = pio_batch_boot(kernel, initrd, tmp, plugin, False)
+    for line in ('pio_batch: no pio-batch device: none in ACPI (QEMU0003), '
+                 'none answering at port 0x5c0',
+                 "insmod: can't insert '/lib/modules/pio-batch.ko': No such "
+                 'device'):
+        qrt.check(line in body, f'without the device: "{line}"')
+    times, hw = rtc_times(body)
+    qrt.check(len(times.get('/dev/rtc0', [])) == 3 and
+              '/dev/rtc1' not in times, 'without the device: rtc0 only')
+    qrt.check(rep['pio_batch']['doorbells'] == 0,
+              'without the device: no doorbell')
+
+
 def build_guest(cache, *args, env=None):
     e = dict(os.environ, QEMU_RT_CACHE=cache, **(env or {}))
     r = qrt.run([BUILD_GUEST, '--without-guest-check'] + list(args),
@@ -350,7 +466,8 @@ def sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
-CASES = {'rt': case_rt, 'rt-audit': case_rt_audit, 'cache': case_cache}
+CASES = {'rt': case_rt, 'rt-audit': case_rt_audit, 'cache': case_cache,
+         'pio-batch': case_pio_batch}
 
 if __name__ == '__main__':
     if len(sys.argv) != 3 or sys.argv[1] not in CASES:
