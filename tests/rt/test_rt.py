@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | refusals | balloon | kvmclock | pmu |
+                  rt-vcpus | refusals | balloon | discard | kvmclock | pmu |
                   kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
@@ -444,6 +444,51 @@ def test_balloon():
               'balloon without -rt', r.err)
 
 
+VIRTIO_MEM = ['-m', '128M,maxmem=1G', '-object',
+              'memory-backend-ram,id=m0,size=256M']
+DISCARD_MSG = ('virtio-mem needs to discard RAM, which is disabled (by '
+               '-overcommit mem-lock or -rt, which lock memory, or by VFIO, '
+               'vhost-vdpa or a confidential guest)')
+
+
+def test_discard():
+    """Locked memory disables RAM discard: every discard user (virtio-mem
+    in QEMU 10.2; the balloon is refused by test_balloon) is refused with
+    one line and exit status 1, at startup and with device_add."""
+    need_cpus()
+    dev = ['-device', 'virtio-mem-pci,memdev=m0,id=vm0']
+    for lock, what in ((RT_ARGS, '-rt'),
+                       (['-rt', RT_ARGS[1] + ',mem-lock=on-fault'],
+                        '-rt mem-lock=on-fault'),
+                       (['-overcommit', 'mem-lock=on'],
+                        '-overcommit mem-lock=on')):
+        r = qrt.run_qemu(qrt.base_args('tcg') + VIRTIO_MEM + dev + lock)
+        want = ('qemu-system-x86_64: -device virtio-mem-pci,memdev=m0,'
+                'id=vm0: ' + DISCARD_MSG)
+        lines = [line for line in r.err.splitlines()
+                 if 'warning:' not in line]
+        qrt.check(r.status == 1 and lines == [want],
+                  f'virtio-mem with {what}: exit status {r.status} == 1 and '
+                  f'the one error line "{want}"', r.err)
+    qemu = qrt.QemuProcess(qrt.base_args('tcg') + ['-S', '-m',
+                                                   '128M,maxmem=1G'] +
+                           RT_ARGS)
+    try:
+        qemu.qmp.cmd('object-add', **{'qom-type': 'memory-backend-ram',
+                                      'id': 'm1', 'size': 256 << 20})
+        resp = qemu.qmp.raw('device_add', driver='virtio-mem-pci',
+                            memdev='m1', id='vm1')
+        qrt.check(resp.get('error', {}).get('desc') == DISCARD_MSG,
+                  f'virtio-mem at device_add refused: {resp}',
+                  qemu.stderr())
+    finally:
+        qemu.quit()
+    # Without locked memory virtio-mem still works.
+    r = qrt.run_guest('rt-guest', extra=VIRTIO_MEM + dev, append='mode=2')
+    qrt.check(r.status == 1 and 'rt-guest: started' in r.out,
+              'virtio-mem without -rt', r.err)
+
+
 def kvmclock_vm(args):
     """(qom-get kvmclock of vCPU 0, query-rt kvmclock, info qtree, the
     bytes of a migration stream) of a paused KVM guest."""
@@ -871,6 +916,7 @@ def main():
         'rt-vcpus': test_rt_vcpus,
         'refusals': test_refusals,
         'balloon': test_balloon,
+        'discard': test_discard,
         'kvmclock': test_kvmclock,
         'pmu': test_pmu,
         'kvm-hint': test_kvm_hint,
