@@ -13,7 +13,8 @@
  *           guest that ran from a QEMU that failed with status 1;
  *   mode=3  print the guest's view of the CPU properties that -rt
  *           defaults: the PMU version of CPUID leaf 0xa (0 without a
- *           PMU) and KVM_HINTS_REALTIME (bit 0 of CPUID 0x40000001 EDX).
+ *           PMU), KVM_HINTS_REALTIME (bit 0 of CPUID 0x40000001 EDX) and
+ *           the invariant TSC (bit 8 of CPUID 0x80000007 EDX).
  */
 #include "libguest.h"
 
@@ -44,7 +45,7 @@ static void check_kvmclock(bool expect)
 
 static void report_cpu(void)
 {
-    uint32_t pmu = 0, hints = 0;
+    uint32_t pmu = 0, hints = 0, apm = 0;
 
     if (cpuid(0, 0).a >= 0xa) {
         pmu = cpuid(0xa, 0).a & 0xff;
@@ -52,7 +53,11 @@ static void report_cpu(void)
     if (cpuid(0x40000000, 0).a >= 0x40000001) {
         hints = cpuid(0x40000001, 0).d;
     }
-    printf("rt-guest: pmu-version=%u hint-realtime=%u\n", pmu, hints & 1);
+    if (cpuid(0x80000000, 0).a >= 0x80000007) {
+        apm = cpuid(0x80000007, 0).d;
+    }
+    printf("rt-guest: pmu-version=%u hint-realtime=%u invtsc=%u\n", pmu,
+           hints & 1, !!(apm & (1u << 8)));
 }
 
 int main(void)

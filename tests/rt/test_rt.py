@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | refusals | balloon | locked-tcg | discard | kvmclock | pmu |
+                  rt-vcpus | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
@@ -574,9 +574,12 @@ def test_kvmclock():
                   f'{got["kvmclock"]}, query-rt {info["kvmclock"]}, '
                   'expected False', err)
     qrt.require_kvm()
-    on = ['-cpu', 'qemu64,kvmclock=on']
+    # invtsc=off: -rt's default invtsc would block the migration (see
+    # test_invtsc); kvmclock=on needs no invariant TSC.
+    off = ['-cpu', 'qemu64,invtsc=off']
+    on = ['-cpu', 'qemu64,kvmclock=on,invtsc=off']
     for args, want, what in (([], 1, 'without -rt'),
-                             (rt, 0, 'with -rt'),
+                             (off + rt, 0, 'with -rt'),
                              (on + RT_ARGS, 1, 'with -rt and kvmclock=on')):
         prop, info, qtree, data, err = kvmclock_vm(args)
         qrt.check(prop == bool(want) and info == bool(want),
@@ -594,12 +597,6 @@ def test_kvmclock():
                   f'guest reads kvmclock bits {what}: '
                   f'{r.out.strip()!r}', r.err)
         qrt.expect_guest_pass(r, f'kvmclock bits {what}')
-    expect_refusal(RT_ARGS + ['-cpu', 'qemu64'],
-                   'qemu-system-x86_64: -rt: CPU model qemu64 has no '
-                   'invariant TSC, which a guest without kvmclock needs as '
-                   'its clock; use -cpu host or add invtsc=on, or accept an '
-                   'unstable clock with -rt ...,unstable-tsc=allow',
-                   'CPU model without invariant TSC', accel='kvm')
     # Hyper-V's reference counter and TSC page need the kvmclock device.
     hv = ['-cpu', 'qemu64,hv-relaxed,hv-time']
     r = qrt.run_guest('rt-guest', accel='kvm', extra=hv, append='mode=2',
@@ -629,16 +626,95 @@ def cpu_props(accel, args, props):
     return got, info, qemu.stderr()
 
 
-def guest_cpu_view(args, what):
-    """(pmu-version, hint-realtime) as rt-guest reads them under KVM."""
+def guest_cpu_fields(args, what):
+    """The CPUID fields rt-guest mode=3 prints, read under KVM."""
     r = qrt.run_guest('rt-guest', accel='kvm', extra=args, append='mode=3',
                       timeout=300)
     qrt.expect_guest_pass(r, what)
     for line in r.out.splitlines():
         if line.startswith('rt-guest: pmu-version='):
-            f = dict(kv.split('=') for kv in line.split()[1:])
-            return int(f['pmu-version']), int(f['hint-realtime'])
+            return {k: int(v) for k, v in
+                    (kv.split('=') for kv in line.split()[1:])}
     qrt.fail(f'{what}: no CPUID report from the guest', r.out)
+
+
+def guest_cpu_view(args, what):
+    """(pmu-version, hint-realtime) as rt-guest reads them under KVM."""
+    f = guest_cpu_fields(args, what)
+    return f['pmu-version'], f['hint-realtime']
+
+
+INVTSC_OFF_MSG = ('qemu-system-x86_64: -rt: the guest CPU has no invariant '
+                  'TSC (invtsc=off), which a guest without kvmclock needs as '
+                  'its clock; remove invtsc=off, keep kvmclock with '
+                  'kvmclock=on, or accept an unstable clock with -rt '
+                  '...,unstable-tsc=allow')
+
+
+def migrate_status(args):
+    """(qom-get invtsc and tsc-frequency of vCPU 0, the result of a
+    migration to a file: 'completed' or the error) of a paused guest."""
+    qemu = qrt.QemuProcess(qrt.base_args('kvm') + ['-S'] + args,
+                           accel='kvm')
+    stream = os.path.join(qemu.tmp.name, 'stream')
+    try:
+        path = qemu.qmp.cmd('query-cpus-fast')[0]['qom-path']
+        props = {p: qemu.qmp.cmd('qom-get', path=path, property=p)
+                 for p in ('invtsc', 'tsc-frequency')}
+        resp = qemu.qmp.raw('migrate', uri=f'exec:cat > {stream}')
+        if 'error' in resp:
+            return props, resp['error']['desc'], qemu.stderr()
+        wait_for(lambda: qemu.qmp.cmd('query-migrate').get('status') in
+                 ('completed', 'failed'), 'the migration to finish', qemu)
+        return props, qemu.qmp.cmd('query-migrate')['status'], qemu.stderr()
+    finally:
+        qemu.quit()
+
+
+def test_invtsc():
+    """Under KVM, -rt defaults invtsc to on, so the documented -cpu host
+    starts; invtsc blocks migration unless tsc-frequency= is given; a
+    guest CPU without invariant TSC is refused unless kvmclock=on or
+    unstable-tsc=allow."""
+    need_cpus()
+    got, info, err = cpu_props('tcg', ['-cpu', 'max'] + RT_ARGS, ['invtsc'])
+    qrt.check(got['invtsc'] is False, 'tcg -cpu max -rt: invtsc stays '
+              f'TCG\'s default (off), got {got["invtsc"]}', err)
+    qrt.require_kvm()
+    host = ['-cpu', 'host']
+    props, status, err = migrate_status(host)
+    qrt.check(props['invtsc'] is False, '-cpu host without -rt: invtsc '
+              f'{props["invtsc"]}, expected False (it is not migratable)',
+              err)
+    props, status, err = migrate_status(host + RT_ARGS)
+    qrt.check(props['invtsc'] is True, f'-cpu host -rt: invtsc '
+              f'{props["invtsc"]}, expected True', err)
+    blocker = 'State blocked by non-migratable CPU device (invtsc flag)'
+    qrt.check(status == blocker, f'-cpu host -rt: migration refused with '
+              f'"{blocker}": {status!r}', err)
+    freq = props['tsc-frequency']
+    qrt.check(freq > 0, f'KVM reports the TSC frequency ({freq} Hz)', err)
+    props, status, err = migrate_status(
+        ['-cpu', f'host,tsc-frequency={freq}'] + RT_ARGS)
+    qrt.check(props['invtsc'] is True and status == 'completed',
+              f'-cpu host,tsc-frequency={freq} -rt: invtsc '
+              f'{props["invtsc"]}, migration {status!r} (expected '
+              'completed)', err)
+    # The documented example runs, and the guest sees the invariant TSC.
+    f = guest_cpu_fields(host + RT_ARGS, '-cpu host -rt')
+    qrt.check(f['invtsc'] == 1, f'-cpu host -rt: the guest sees invtsc '
+              f'({f})')
+    f = guest_cpu_fields(host, '-cpu host without -rt')
+    qrt.check(f['invtsc'] == 0, f'-cpu host without -rt: the guest sees no '
+              f'invtsc ({f})')
+    expect_refusal(RT_ARGS + ['-cpu', 'host,invtsc=off'], INVTSC_OFF_MSG,
+                   'invtsc=off', accel='kvm')
+    for cpu, rt in (('host,invtsc=off,kvmclock=on', RT_ARGS),
+                    ('host,invtsc=off',
+                     ['-rt', RT_ARGS[1] + ',unstable-tsc=allow'])):
+        f = guest_cpu_fields(['-cpu', cpu] + rt, f'-cpu {cpu} {rt[1]}')
+        qrt.check(f['invtsc'] == 0, f'-cpu {cpu} -rt {rt[1]}: starts, the '
+                  f'guest sees no invtsc ({f})')
 
 
 def test_pmu():
@@ -965,6 +1041,7 @@ def main():
         'locked-tcg': test_locked_tcg,
         'discard': test_discard,
         'kvmclock': test_kvmclock,
+        'invtsc': test_invtsc,
         'pmu': test_pmu,
         'kvm-hint': test_kvm_hint,
         'mem-lock': test_mem_lock,
