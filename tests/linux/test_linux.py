@@ -11,7 +11,7 @@ usage: test_linux.py rt PLUGIN | pio-batch PLUGIN | cache PLUGIN [GUEST-CHECK]
             same run rt-audit reports the exit sources of the boot: port I/O
             (serial, RTC, PIT), MSRs, CPUID, HLT, MMIO of the local APIC,
             IOAPIC and HPET; no kvmclock, no pio-batch doorbell, no section
-  pio-batch the pio-batch driver (linux/pio-batch) binds to QEMU0003 and
+  pio-batch the pio-batch driver (tests/linux/driver) binds to QEMU0003 and
             reads the CMOS RTC in one exit instead of 22 (rt-audit counts
             each read); rtc-cmos and the driver agree, hwclock too; bad
             batches and a missing device give an error and a log line
@@ -330,7 +330,7 @@ def rtc_times(body):
 
 
 def case_pio_batch(plugin):
-    """The pio-batch Linux driver (linux/pio-batch) reads the CMOS RTC in
+    """The pio-batch Linux driver (tests/linux/driver) reads the CMOS RTC in
     one exit; both RTCs agree; without the device insmod fails cleanly."""
     kernel, initrd = linux_guest()
     need_cpus()

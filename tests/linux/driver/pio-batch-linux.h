@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * In-kernel API of the pio-batch driver (linux/pio-batch/pio-batch.c): run
+ * In-kernel API of the pio-batch driver (tests/linux/driver/pio-batch.c): run
  * a batch of port accesses with one exit.  The entries are those of
  * include/pio-batch.h; results come back in them.
  */
