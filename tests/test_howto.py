@@ -33,7 +33,8 @@ def main():
     qemu_dir = os.path.dirname(qrt.qemu_binary('tcg'))
     env = dict(os.environ)
     env['PATH'] = ':'.join([qemu_dir,
-                            os.path.join(build, 'scripts', 'rt-host-check'),
+                            os.path.join(build, 'scripts', 'rtcheck',
+                                         'rt-host-check'),
                             os.path.join(TOP, 'scripts'), env['PATH']])
     text = open(os.path.join(TOP, 'docs', 'howto.md')).read()
     prelude = ''

@@ -8,10 +8,9 @@
  * busybox initramfs.  See docs/rt-host-check.md.
  */
 #define _GNU_SOURCE
-#include "rtcheck-common.h"
+#include "rtcheck.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,23 +99,11 @@ static void check_kvmclock(void)
 
 static void check_sysctls(void)
 {
-    free(rc_check_sysctl("sched_rt_runtime",
-                         "/proc/sys/kernel/sched_rt_runtime_us",
-                         "kernel.sched_rt_runtime_us", "-1", RC_FAIL,
-                         "RT tasks are throttled once they use that much "
-                         "of each period"));
-    free(rc_check_sysctl("watchdog", "/proc/sys/kernel/watchdog",
-                         "kernel.watchdog", "0", RC_WARN,
-                         "the soft lockup watchdog runs a timer on every "
-                         "CPU"));
-    free(rc_check_sysctl("nmi_watchdog", "/proc/sys/kernel/nmi_watchdog",
-                         "kernel.nmi_watchdog", "0", RC_WARN,
-                         "the NMI watchdog interrupts every CPU "
-                         "periodically"));
-    free(rc_check_sysctl("timer_migration", "/proc/sys/kernel/timer_migration",
-                         "kernel.timer_migration", "0", RC_WARN,
-                         "timers are moved between CPUs, onto the RT CPUs "
-                         "too"));
+    size_t i;
+
+    for (i = 0; i < rc_nsysctls; i++) {
+        free(rc_check_sysctl(&rc_sysctls[i], "RT"));
+    }
 }
 
 static void usage(void)
@@ -141,54 +128,16 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_CPUS = 256, OPT_JSON, OPT_ROOT, OPT_HELP };
-    static const struct option opts[] = {
-        { "cpus", required_argument, NULL, OPT_CPUS },
-        { "json", no_argument, NULL, OPT_JSON },
-        { "root", required_argument, NULL, OPT_ROOT },
-        { "help", no_argument, NULL, OPT_HELP },
-        { NULL, 0, NULL, 0 },
-    };
-    const char *cpus = NULL, *root = NULL;
-    bool json = false;
+    RcOptions o;
     RcCtx c;
     char *title;
-    int opt, status;
+    int status;
 
     rc_prog = "rt-guest-check";
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        switch (opt) {
-        case OPT_CPUS:
-            cpus = optarg;
-            break;
-        case OPT_JSON:
-            json = true;
-            break;
-        case OPT_ROOT:
-            root = optarg;
-            break;
-        case OPT_HELP:
-            usage();
-            return 0;
-        case ':':
-            rc_usage_error("%s needs a value; see rt-guest-check --help",
-                           argv[optind - 1]);
-        default:
-            rc_usage_error("unknown option '%s'; see rt-guest-check --help",
-                           argv[optind - 1]);
-        }
-    }
-    if (optind < argc) {
-        rc_usage_error("unexpected argument '%s'; see rt-guest-check --help",
-                       argv[optind]);
-    }
-    if (!rc_set_root(root)) {
-        rc_usage_error("--root %s is not a directory; give the top of a "
-                       "tree holding proc/ and sys/", root);
-    }
+    rc_parse_options(argc, argv, &o, NULL, NULL, NULL, usage);
+    rc_usage_set_root(o.root);
 
-    rc_ctx_init(&c, cpus);
+    rc_ctx_init(&c, o.cpus);
     check_cpus(&c);
     check_clocksource();
     check_kvmclock();
@@ -198,9 +147,9 @@ int main(int argc, char **argv)
                        "/sys/devices/system/cpu/nohz_full", RC_WARN);
     check_sysctls();
 
-    title = rc_strf("rt-guest-check: %s, RT CPUs %s", root ? root : "/",
-                    cpus ? cpus : "not given");
-    status = rc_results_print(json, title);
+    title = rc_strf("rt-guest-check: %s, RT CPUs %s",
+                    o.root ? o.root : "/", o.cpus ? o.cpus : "not given");
+    status = rc_results_print(o.json, title);
     free(title);
     rc_ctx_free(&c);
     rc_results_reset();

@@ -1,13 +1,16 @@
 /*
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
- * Shared by rt-host-check and rt-guest-check: file access under an optional
- * fake root, CPU lists and masks, the kernel command line, and the list of
- * results printed as text or JSON.
+ * librtcheck, the library rt-host-check and rt-guest-check link: file
+ * access under an optional fake root (files.c), CPU lists and masks
+ * (cpus.c), the kernel command line (cmdline.c), the list of results
+ * printed as text or JSON (report.c), the items both tools check
+ * (checks.c), and memory, strings, numbers and usage errors (util.c).
  */
-#ifndef RTCHECK_COMMON_H
-#define RTCHECK_COMMON_H
+#ifndef RTCHECK_H
+#define RTCHECK_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,10 +41,35 @@ extern const char *rc_prog;
 void *rc_xmalloc(size_t size);
 char *rc_strdup(const char *s);
 char *rc_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *rc_vstrf(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 /* Printable, shortened copy of a value read from a file, for messages. */
 char *rc_clean(const char *s);
 void rc_usage_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * The options both tools take: --cpus LIST, --json, --root DIR, --help.
+ * A tool's own options are in @more (ending with a zero entry, values
+ * from RC_OPT_TOOL up) and go to @tool(opt, optarg, @opaque).  --help
+ * calls @usage and exits 0; a missing value, an unknown option and an
+ * operand are usage errors.  --root is only stored: rc_usage_set_root()
+ * applies it.
+ */
+typedef struct RcOptions {
+    const char *cpus;
+    const char *root;
+    bool json;
+} RcOptions;
+
+enum { RC_OPT_TOOL = 512 };
+
+struct option;
+void rc_parse_options(int argc, char **argv, RcOptions *o,
+                      const struct option *more,
+                      void (*tool)(int opt, const char *arg, void *opaque),
+                      void *opaque, void (*usage)(void));
+/* rc_set_root(), or a usage error. */
+void rc_usage_set_root(const char *root);
 
 /*
  * The root: every path below is absolute as on a live system and is
@@ -66,6 +94,7 @@ int rc_write(const char *path, const char *value);
 bool rc_exists(const char *path);
 
 /* Strict numbers: the whole (trimmed) string must be the number. */
+bool rc_is_number(const char *s);           /* digits only, as a PID */
 bool rc_parse_long(const char *s, long long *out);
 bool rc_parse_ulong(const char *s, unsigned long long *out);
 /* "1G", "512M", "4096k", "1073741824": bytes, > 0. */
@@ -134,13 +163,33 @@ void rc_ctx_free(RcCtx *ctx);
 /* Read a sysfs/procfs CPU list such as /sys/devices/system/cpu/isolated. */
 bool rc_read_cpulist(const char *path, RcCpuSet *set, char **why);
 
+/* Whether --cpus was given; if not, item @id is reported not checked. */
+bool rc_have_cpus(const RcCtx *ctx, const char *id);
+
 void rc_check_isolation(RcCtx *ctx, const char *id, const char *param,
                         const char *sysfs, RcStatus missing);
+
+/* A one-number sysctl that should be @want. */
+typedef struct RcSysctl {
+    const char *id;
+    const char *path;
+    const char *sysctl;
+    const char *want;
+    RcStatus bad;               /* the status of another value */
+    const char *why;
+    bool onto_cpus;             /* @why goes on "onto the ... CPUs too" */
+    const char *boot;           /* a boot parameter to the same effect */
+} RcSysctl;
+
+/* sched_rt_runtime, watchdog, nmi_watchdog, timer_migration. */
+extern const RcSysctl rc_sysctls[];
+extern const size_t rc_nsysctls;
+
 /*
- * A one-number sysctl that should be @want.  Returns the current value
- * (to be freed) when it is a valid number other than @want, else NULL.
+ * Check @s; @cpus names the checked CPUs in @why ("vCPU", "RT").  Returns
+ * the current value (to be freed) when it is a valid number other than
+ * @want, else NULL.
  */
-char *rc_check_sysctl(const char *id, const char *path, const char *sysctl,
-                      const char *want, RcStatus bad, const char *why);
+char *rc_check_sysctl(const RcSysctl *s, const char *cpus);
 
 #endif
