@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__))), 'scripts'))
-import qmplib  # noqa: E402  (scripts/qmplib.py, shared with the scripts)
+import qemurt  # noqa: E402  (scripts/qemurt.py, shared with the scripts)
 
 SKIP = 77
 NOBODY = 65534
@@ -246,19 +246,19 @@ def check_patched(accel):
           f'{accel} binary is the patched one: "{first}"', r.err)
 
 
-class QMP(qmplib.QMPClient):
-    """scripts/qmplib.py's client; its errors are test failures."""
+class QMP(qemurt.QMPClient):
+    """scripts/qemurt.py's client; its errors are test failures."""
 
     def __init__(self, path, timeout=30):
         try:
             super().__init__(path, timeout)
-        except qmplib.QMPError as e:
+        except qemurt.QMPError as e:
             raise TestFailure(str(e)) from None
 
     def raw(self, name, **args):
         try:
             return super().raw(name, **args)
-        except qmplib.QMPError as e:
+        except qemurt.QMPError as e:
             raise TestFailure(str(e)) from None
 
     def cmd(self, name, **args):

@@ -22,15 +22,14 @@ import sys
 import tempfile
 
 import qrt
+import qemurt  # noqa: E402  (on sys.path through qrt)
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__))))
 BENCH = os.path.join(TOP, 'scripts', 'bench-latency')
 REPORT = os.path.join(TOP, 'scripts', 'bench-report')
 BUILD_GUEST = os.path.join(TOP, 'scripts', 'build-rt-guest')
-CACHE = os.environ.get('QEMU_RT_CACHE') or os.path.join(
-    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
-    'qemu-rt')
+CACHE = qemurt.CACHE
 
 
 def run(cmd, timeout=500):

@@ -37,6 +37,7 @@ import sys
 import tempfile
 
 import qrt
+import qemurt  # noqa: E402  (on sys.path through qrt)
 
 VCPU_CPU = 1
 EMU_CPU = 0
@@ -61,9 +62,7 @@ RT_ITEMS = {
 }
 BUILD_GUEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__)))), 'scripts', 'build-rt-guest')
-CACHE = os.environ.get('QEMU_RT_CACHE') or os.path.join(
-    os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache'),
-    'qemu-rt')
+CACHE = qemurt.CACHE
 
 
 def linux_guest():
