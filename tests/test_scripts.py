@@ -310,6 +310,24 @@ def case_perf_sched_summary(tmp):
                  'on stdin', 'perf-sched-summary without perf lines')
 
 
+
+
+def case_qmp_library_missing(tmp):
+    """Without qemu.qmp installed and no unpacked QEMU tree next to the
+    binaries, scripts/qemurt.py says how to get one."""
+    d = os.path.join(tmp, 'project', 'scripts')
+    os.makedirs(d)
+    shutil.copy(os.path.join(TOP, 'scripts', 'qemurt.py'), d)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ('QEMU_RT_QEMU', 'PYTHONPATH')}
+    env['QEMU_RT_QEMU'] = os.path.join(tmp, 'nothing', 'qemu-system-x86_64')
+    code = ('import sys; sys.path.insert(0, sys.argv[1]); import qemurt; '
+            'qemurt.QMPClient("/nonexistent.sock")')
+    r = qrt.run([sys.executable, '-c', code, d], timeout=30, env=env)
+    expect_error(r, 1, "qemu-rt: no QMP library: run scripts/build-qemu (it "
+                 "unpacks QEMU's python/qemu/qmp) or install the qemu.qmp "
+                 'package', 'QMP client without a QMP library')
+
 def main():
     case = sys.argv[1]
     fn = globals().get('case_' + case.replace('-', '_'))
