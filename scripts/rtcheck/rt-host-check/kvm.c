@@ -39,6 +39,9 @@ typedef struct KvmParam {
 } KvmParam;
 
 #define KVM_PARAMS "/sys/module/kvm/parameters/"
+#define PLE_PASS "pause-loop exiting is off%.0s"
+#define PLE_WARN "pause-loop exiting is on (%s): a spinning vCPU exits to " \
+                 "the host"
 
 static const KvmParam kvm_params[] = {
     {
@@ -82,9 +85,8 @@ static const KvmParam kvm_params[] = {
         .name = "/sys/module/kvm_intel/parameters/ple_gap",
         .fix = "add kvm_intel.ple_gap=0 to the kernel command line (or "
                "options kvm_intel ple_gap=0 in /etc/modprobe.d)",
-        .pass_msg = "pause-loop exiting is off%.0s",
-        .warn_msg = "pause-loop exiting is on (%s): a spinning vCPU exits "
-                    "to the host",
+        .pass_msg = PLE_PASS,
+        .warn_msg = PLE_WARN,
         .boot = "kvm_intel.ple_gap=0",
     }, {
         .id = "kvm_ple_gap",
@@ -92,9 +94,8 @@ static const KvmParam kvm_params[] = {
         .path = "/sys/module/kvm_amd/parameters/pause_filter_count",
         .name = "/sys/module/kvm_amd/parameters/pause_filter_count",
         .fix = "add kvm_amd.pause_filter_count=0 to the kernel command line",
-        .pass_msg = "pause-loop exiting is off%.0s",
-        .warn_msg = "pause-loop exiting is on (%s): a spinning vCPU exits "
-                    "to the host",
+        .pass_msg = PLE_PASS,
+        .warn_msg = PLE_WARN,
         .boot = "kvm_amd.pause_filter_count=0",
     },
 };
