@@ -142,6 +142,28 @@ prepare_tree() {
     fi
 }
 
+# The configure flags of variant $1 (tcg or tci), from qemu-source.env.
+qemu_flags() {
+    if [ "$1" = tci ]; then
+        echo "$QEMU_CONFIGURE_FLAGS $QEMU_TCI_FLAGS"
+    else
+        echo "$QEMU_CONFIGURE_FLAGS"
+    fi
+}
+
+# configure_qemu DIR PKGVERSION FLAGS: QEMU's configure line, written only
+# here.  Configures DIR/build from DIR/src with FLAGS (one string, split at
+# spaces as qemu-source.env writes them), through ccache when there is one;
+# the output goes to DIR/build/configure.log.  Returns configure's status.
+configure_qemu() {
+    local b=$1/build pkgversion=$2 flags=$3 ccache=()
+    command -v ccache >/dev/null && ccache=(--cc="ccache cc" --cxx="ccache c++")
+    mkdir -p "$b"
+    # shellcheck disable=SC2086
+    (cd "$b" && ../src/configure --python=/usr/bin/python3 "${ccache[@]}" \
+        $flags --with-pkgversion="$pkgversion" >configure.log 2>&1)
+}
+
 # Configure and build the project (plugin, guests, tools) in _build against
 # the patched QEMU builds.  Prints nothing unless it fails.
 project_build() {

@@ -328,6 +328,41 @@ def case_qmp_library_missing(tmp):
                  "unpacks QEMU's python/qemu/qmp) or install the qemu.qmp "
                  'package', 'QMP client without a QMP library')
 
+def case_configure_line(tmp):
+    """scripts/lib.sh's configure_qemu, the one configure line of
+    build-qemu, dev-tree and check-series: exactly these arguments, and
+    configure's failure passed on."""
+    d = os.path.join(tmp, 'tree')
+    os.makedirs(os.path.join(d, 'src'))
+    conf = os.path.join(d, 'src', 'configure')
+    with open(conf, 'w') as f:
+        f.write('#!/bin/sh\nprintf "%s\\n" "$@"\n[ -z "$FAIL" ]\n')
+    os.chmod(conf, 0o755)
+    fake = os.path.join(tmp, 'bin')
+    os.mkdir(fake)
+    with open(os.path.join(fake, 'ccache'), 'w') as f:
+        f.write('#!/bin/sh\nexec "$@"\n')
+    os.chmod(os.path.join(fake, 'ccache'), 0o755)
+    lib = os.path.join(TOP, 'scripts', 'lib.sh')
+    env = dict(os.environ, PATH=fake + ':' + os.environ['PATH'])
+    sh = (f'. {lib}; configure_qemu {d} "qemu-rt test" "$(qemu_flags tci)"; '
+          f'echo "status=$?"; printf "%s\\n" $QEMU_CONFIGURE_FLAGS '
+          f'$QEMU_TCI_FLAGS')
+    r = qrt.run(['bash', '-c', sh], timeout=30, env=env)
+    flags = r.out.split('\n', 1)[1].split()
+    with open(os.path.join(d, 'build', 'configure.log')) as f:
+        got = f.read().split('\n')[:-1]
+    want = ['--python=/usr/bin/python3', '--cc=ccache cc',
+            '--cxx=ccache c++'] + flags + ['--with-pkgversion=qemu-rt test']
+    qrt.check(r.out.startswith('status=0\n') and got == want and
+              '--enable-tcg-interpreter' in flags,
+              f'configure_qemu ran configure with {got}, want {want}',
+              r.err + r.out)
+    env['FAIL'] = '1'
+    r = qrt.run(['bash', '-c', sh], timeout=30, env=env)
+    qrt.check(r.out.startswith('status=1\n'),
+              f'a failing configure: {r.out.splitlines()[:1]}', r.err)
+
 def main():
     case = sys.argv[1]
     fn = globals().get('case_' + case.replace('-', '_'))
