@@ -234,13 +234,23 @@ def case_no_kvm(tmp):
 
 def case_bad_arguments(tmp):
     for name in ('fetch-qemu', 'build-qemu', 'check-series', 'test',
-                 'install-deps', 'export-series', 'dev-tree'):
+                 'install-deps', 'export-series', 'dev-tree',
+                 'fuzz-pio-batch'):
         r = script(name, '--help')
         qrt.check(r.status == 0 and 'usage:' in r.out,
                   f'{name} --help prints usage', r.err)
     r = script('build-qemu', '--variant', 'arm')
     expect_error(r, 1, "unknown variant 'arm'; use tcg, tci or all",
                  'build-qemu with an unknown variant')
+    r = script('fuzz-pio-batch', '--machine', 'isapc')
+    expect_error(r, 1, "unknown machine 'isapc'; use pc or q35",
+                 'fuzz-pio-batch with an unknown machine')
+    r = script('fuzz-pio-batch', '--runs', '0')
+    expect_error(r, 1, '--runs needs a positive whole number',
+                 'fuzz-pio-batch with zero runs')
+    r = script('fuzz-pio-batch', '--patch', '/nonexistent.patch')
+    expect_error(r, 1, '--patch /nonexistent.patch: no such file',
+                 'fuzz-pio-batch with a missing patch')
 
 
 def case_qmp_tool(tmp):
