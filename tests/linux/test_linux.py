@@ -2,7 +2,8 @@
 """The Linux RT guest (scripts/build-rt-guest: Debian's PREEMPT_RT kernel,
 busybox, cyclictest, rt-guest-check) under -rt with TCG.
 
-usage: test_linux.py rt PLUGIN | pio-batch PLUGIN | cache PLUGIN [GUEST-CHECK]
+usage: test_linux.py rt|pio-batch|pio-batch-version PLUGIN
+       test_linux.py cache PLUGIN [GUEST-CHECK]
 
   rt        the guest boots under -rt (query-rt active, kvmclock off), its
             clocksource is the TSC and not kvm-clock, the items of
@@ -15,6 +16,10 @@ usage: test_linux.py rt PLUGIN | pio-batch PLUGIN | cache PLUGIN [GUEST-CHECK]
             reads the CMOS RTC in one exit instead of 22 (rt-audit counts
             each read); rtc-cmos and the driver agree, hwclock too; bad
             batches and a missing device give an error and a log line
+  pio-batch-version
+            a QEMU0003 whose ports answer the magic and another ABI version
+            (an SSDT over QEMU's pc-testdev): the probe logs the version,
+            insmod fails with ENODEV, the guest goes on
   cache     scripts/build-rt-guest with GUEST-CHECK, in a copy of the cache:
             a cached package that does not match the index is downloaded
             again, unchanged inputs rebuild nothing, an unreachable registry
@@ -28,11 +33,13 @@ host CPU 0, as in tests/rt.
 """
 
 import datetime
+import errno
 import hashlib
 import json
 import os
 import re
 import shutil
+import struct
 import sys
 import tempfile
 
@@ -295,7 +302,9 @@ DRIVER_BANNER = ('pio-batch QEMU0003:00: pio-batch ABI 1 at ports '
                  'it')
 
 
-def pio_batch_boot(kernel, initrd, tmp, plugin, device):
+def pio_batch_boot(kernel, initrd, tmp, plugin, device, extra=(), hmp=()):
+    """Boot the guest with pio_batch_test; with @hmp, run these monitor
+    commands before the guest starts."""
     serial = os.path.join(tmp, 'serial')
     report = os.path.join(tmp, 'report.json')
     args = linux_args(kernel, initrd, serial)
@@ -305,8 +314,22 @@ def pio_batch_boot(kernel, initrd, tmp, plugin, device):
                'rt_guest_check_args="--json --cpus 0"')
     if device:
         args += ['-device', 'pio-batch']
-    r = qrt.run_qemu(args + ['-plugin', f'{plugin},out={report}'],
-                     timeout=400)
+    args += list(extra) + ['-plugin', f'{plugin},out={report}']
+    if hmp:
+        q = qrt.QemuProcess(args + ['-S'])
+        try:
+            for c in hmp:
+                got = q.qmp.cmd('human-monitor-command', **{'command-line': c})
+                qrt.check(got == '', f'monitor: {c}', got + q.stderr())
+            q.qmp.cmd('cont')
+            q.proc.wait(400)
+            q.qmp.close()
+            r = qrt.Result(q.cmd, q.proc.returncode, q.stdout(), q.stderr())
+        except Exception:
+            q.kill()
+            raise
+    else:
+        r = qrt.run_qemu(args, timeout=400)
     out = open(serial, errors='replace').read()
     qrt.check(r.status == 0 and 'RT-GUEST: done' in out,
               f'QEMU exit status {r.status} == 0, the guest powered off',
@@ -392,6 +415,98 @@ def case_pio_batch(plugin):
               'without the device: no doorbell')
 
 
+# A device of another ABI version, met for real: an SSDT (-acpitable)
+# describes a QEMU0003 at ports 0xe0-0xe7, which QEMU's pc-testdev
+# serves: 0xe0 is its 32-bit data register, where the monitor writes the
+# pio-batch magic before the guest starts, and 0xe4 its flush-page port,
+# which reads 0.  The driver reads the magic, then version 0.
+PIO_BATCH_HID = 'QEMU0003'
+OTHER_BASE = 0xe0
+OTHER_VERSION = 0
+PIO_BATCH_MAGIC = 0x424f4950
+
+
+def aml_pkg(body):
+    """AML PkgLength (1 or 2 bytes, counting itself) and @body."""
+    n = len(body) + 1
+    if n < 0x40:
+        return bytes([n]) + body
+    n += 1
+    assert n < 0x1000
+    return bytes([0x40 | (n & 0xf), n >> 4]) + body
+
+
+def ssdt_pio_batch(base):
+    """The AML of
+        DefinitionBlock ("", "SSDT", 1, "QEMURT", "PIOBTEST", 1) {
+            Scope (\_SB) {
+                Device (PIOB) {
+                    Name (_HID, "QEMU0003")
+                    Name (_CRS, ResourceTemplate () {
+                        IO (Decode16, base, base, 1, 8)
+                    })
+                }
+            }
+        }"""
+    io = bytes([0x47, 0x01, base & 0xff, base >> 8, base & 0xff, base >> 8,
+                0x01, 0x08])
+    crs = io + bytes([0x79, 0x00])                       # EndTag
+    device = (b'PIOB' +
+              b'\x08_HID\x0d' + PIO_BATCH_HID.encode() + b'\x00' +
+              b'\x08_CRS\x11' + aml_pkg(bytes([0x0a, len(crs)]) + crs))
+    body = b'\x10' + aml_pkg(b'\\_SB_' + b'\x5b\x82' + aml_pkg(device))
+    header = struct.pack('<4sIBB6s8sI4sI', b'SSDT', 36 + len(body), 1, 0,
+                         b'QEMURT', b'PIOBTEST', 1, b'QRT ', 1)
+    table = bytearray(header + body)
+    table[9] = -sum(table) & 0xff
+    return bytes(table)
+
+
+def case_pio_batch_version(plugin):
+    """A QEMU0003 whose ports answer the magic and ABI version 0: the probe
+    logs the version, insmod fails with ENODEV, the guest goes on."""
+    kernel, initrd = linux_guest()
+    need_cpus()
+    with tempfile.TemporaryDirectory(prefix='linux-pio-batch-') as tmp:
+        ssdt = os.path.join(tmp, 'ssdt.aml')
+        with open(ssdt, 'wb') as f:
+            f.write(ssdt_pio_batch(OTHER_BASE))
+        body, rep = pio_batch_boot(
+            kernel, initrd, tmp, plugin, False,
+            ['-acpitable', f'file={ssdt}', '-device', 'pc-testdev'],
+            [f'o /w {OTHER_BASE:#x} {PIO_BATCH_MAGIC:#x}'])
+    # busybox's insmod loads the module twice: with finit_module(), then,
+    # when that fails, with init_module().  Each load probes once.
+    loads = 2
+    version = (f'pio-batch {PIO_BATCH_HID}:00: pio-batch at port '
+               f'{OTHER_BASE:#x} has ABI version {OTHER_VERSION}; this '
+               'driver knows version 1')
+    qrt.check(body.count(version) == loads,
+              f'kernel log, once per load: "{version}" '
+              f'({body.count(version)})')
+    for line in (f'pio_batch: no pio-batch device: the ACPI {PIO_BATCH_HID} '
+                 'device did not bind',
+                 "insmod: can't insert '/lib/modules/pio-batch.ko': No such "
+                 'device',
+                 f'RT-GUEST: insmod status={errno.ENODEV}'):
+        qrt.check(line in body, f'another ABI version: "{line}"')
+    qrt.check('probing port' not in body, 'the device that ACPI describes '
+              'is not looked for at the default iobase')
+    times, hw = rtc_times(body)
+    qrt.check(len(times.get('/dev/rtc0', [])) == 3 and
+              '/dev/rtc1' not in times, 'the guest goes on: rtc-read reads '
+              'rtc0 3 times, there is no rtc1')
+    # Each load read the magic and the version, and wrote nothing.
+    ports = {p['port']: (p['in'], p['out']) for p in rep['ports']}
+    got = {f'{port:#x}': ports[port]
+           for port in range(OTHER_BASE, OTHER_BASE + 8) if port in ports}
+    want = {f'{OTHER_BASE:#x}': (loads, 0),
+            f'{OTHER_BASE + 4:#x}': (loads, 0)}
+    qrt.check(got == want, f'rt-audit: (IN, OUT) on ports {OTHER_BASE:#x}-'
+              f'{OTHER_BASE + 7:#x}: {want} ({got})')
+    qrt.check(rep['pio_batch']['doorbells'] == 0, 'no doorbell')
+
+
 def build_guest(cache, guest_check=None, env=None):
     args = ['--with-guest-check', guest_check] if guest_check else \
         ['--without-guest-check']
@@ -458,7 +573,8 @@ def sha256(path):
 
 
 CASES = {'rt': case_rt, 'cache': case_cache,
-         'pio-batch': case_pio_batch}
+         'pio-batch': case_pio_batch,
+         'pio-batch-version': case_pio_batch_version}
 
 if __name__ == '__main__':
     if len(sys.argv) < 3 or sys.argv[1] not in CASES:

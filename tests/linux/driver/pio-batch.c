@@ -3,8 +3,8 @@
  * pio-batch: Linux driver for QEMU's batched port I/O device
  * (docs/pio-batch.md, include/pio-batch.h).
  *
- * Binds to the ACPI device QEMU0003 (its _CRS gives the 8 ports), else,
- * without one, probes the documented iobase (module parameter iobase=,
+ * Binds to the ACPI device QEMU0003 (its _CRS gives the 8 ports); when ACPI
+ * describes none, probes the documented iobase (module parameter iobase=,
  * default 0x5c0).  Exports pio_batch_run() and uses it for the CMOS
  * real-time clock: an RTC device whose read_time is one batch (an index
  * write and a data read for each register, the update-in-progress wait as
@@ -405,6 +405,16 @@ static int __init piob_init(void)
 		return ret;
 	if (piob_bound())
 		return 0;
+	/*
+	 * A device that ACPI describes but that did not bind (its probe logged
+	 * why) is not looked for at the default iobase.
+	 */
+	if (acpi_dev_present(PIO_BATCH_ACPI_HID, NULL, -1)) {
+		pr_err("no pio-batch device: the ACPI %s device did not bind\n",
+		       PIO_BATCH_ACPI_HID);
+		ret = -ENODEV;
+		goto err_driver;
+	}
 	pr_info("no ACPI %s device bound; probing port %#x\n",
 		PIO_BATCH_ACPI_HID, iobase);
 	piob_fallback = platform_device_register_simple(DRV_NAME, -1, &res, 1);
