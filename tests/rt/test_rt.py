@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
+                  rt-vcpus | thread-context | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import qrt
@@ -348,6 +349,98 @@ REFUSALS = [
      'qemu-system-x86_64: -rt needs one host thread per vCPU; remove '
      'thread=single from -accel tcg'),
 ]
+
+
+def watch_threads(pid, comm, action):
+    """Run action() in a thread; return what /proc says of every thread
+    named comm seen meanwhile, and action's result."""
+    seen, result = {}, []
+    worker = threading.Thread(target=lambda: result.append(action()))
+    worker.start()
+    while worker.is_alive():
+        for tid, t in threads(pid).items():
+            if t[0] == comm:
+                seen.setdefault(tid, t)
+    worker.join()
+    return seen, result[0] if result else None
+
+
+def test_thread_context():
+    """-rt keeps what a thread-context sets, and the threads it creates
+    inherit it.  tc1 on the vCPU's CPU stays there (with a warning naming
+    it) and gets the emulator policy, as it sets none; tc2 keeps its own
+    policy; tc3, which sets nothing, gets the emulator placement.  Guest
+    RAM is preallocated through tc1 at startup, and a backend added
+    later through tc1 preallocates in a thread with tc1's placement."""
+    need_cpus()
+    emu = (SCHED_FIFO, 1)
+    args = qrt.base_args('tcg') + qrt.guest_args('rt-guest', 'mode=0') + [
+        '-S',
+        '-object', f'thread-context,id=tc1,cpu-affinity={VCPU_CPU}',
+        '-object', f'thread-context,id=tc2,cpu-affinity={EMU_CPU},'
+        'policy=fifo,priority=2',
+        '-object', 'thread-context,id=tc3',
+        '-object', 'memory-backend-ram,id=m0,size=128M,prealloc=on,'
+        'prealloc-context=tc1',
+        '-machine', 'memory-backend=m0',
+        '-rt', f'{RT_ARGS[1]},priority=3,emulator-priority=1,'
+        'mem-lock=on-fault']
+    qemu = qrt.QemuProcess(args)
+    try:
+        cpus = qemu.qmp.cmd('query-cpus-fast')
+        vcpu_tids = {c['thread-id'] for c in cpus}
+        contexts = {'TC tc1': (emu[0], emu[1], {VCPU_CPU}),
+                    'TC tc2': (SCHED_FIFO, 2, {EMU_CPU}),
+                    'TC tc3': (emu[0], emu[1], {EMU_CPU})}
+        ts = threads(qemu.pid)
+        for tid, t in sorted(ts.items()):
+            if tid in vcpu_tids:
+                want = (t[0], SCHED_FIFO, 3, {VCPU_CPU})
+            else:
+                want = (t[0],) + contexts.get(t[0], emu + ({EMU_CPU},))
+            qrt.check(t == want, f'paused: thread {tid} is {fmt(t)} '
+                      f'(expected {fmt(want)})', qemu.stderr())
+        names = sorted(t[0] for t in ts.values())
+        qrt.check(all(n in names for n in contexts),
+                  f'paused: the context threads {sorted(contexts)} are '
+                  f'among {names}', qemu.stderr())
+        aff = qemu.qmp.cmd('qom-get', path='/objects/tc1',
+                           property='cpu-affinity')
+        qrt.check(aff == [VCPU_CPU], f'qom-get tc1 cpu-affinity {aff} == '
+                  f'[{VCPU_CPU}]', qemu.stderr())
+        msg = (f'qemu-system-x86_64: warning: -rt: thread-context \'tc1\' '
+               f'may run its threads on host CPUs {VCPU_CPU} of real-time '
+               'vCPUs')
+        warned = [l for l in qemu.stderr().splitlines()
+                  if 'thread-context' in l]
+        qrt.check(warned == [msg], f'stderr warns about tc1 only: {warned}',
+                  qemu.stderr())
+        info = check_query_rt(qemu, 'thread-context')
+        qrt.check('thread-context-on-rt-cpu' in info['warnings'],
+                  f'query-rt warnings {info["warnings"]} have '
+                  'thread-context-on-rt-cpu', qemu.stderr())
+        lck = vm_lck(qemu.pid)
+        qrt.check(lck >= GUEST_RAM, f'VmLck {lck} >= guest RAM {GUEST_RAM} '
+                  'preallocated through tc1', qemu.stderr())
+
+        # 2 GiB locked on fault take the touch_pages threads long enough
+        # to be seen in /proc; with one thread QEMU preallocates in the
+        # main thread.
+        seen, resp = watch_threads(qemu.pid, 'touch_pages', lambda: (
+            qemu.qmp.raw('object-add', **{
+                'qom-type': 'memory-backend-ram', 'id': 'm1',
+                'size': 2 << 30, 'prealloc': True, 'prealloc-threads': 2,
+                'prealloc-context': 'tc1'})))
+        qrt.check(resp == {'return': {}}, f'object-add m1: {resp}',
+                  qemu.stderr())
+        want = ('touch_pages', emu[0], emu[1], {VCPU_CPU})
+        qrt.check(seen and all(t == want for t in seen.values()),
+                  f'prealloc threads of tc1 {[fmt(t) for t in seen.values()]}'
+                  f' are all {fmt(want)}', qemu.stderr())
+    finally:
+        status = qemu.quit()
+    qrt.check(status == 0, f'thread-context: QEMU quit with status {status}',
+              qemu.stderr())
 
 
 def test_refusals():
@@ -1036,6 +1129,7 @@ def main():
         'placement-kvm': lambda: test_placement('kvm'),
         'emulator-fifo': lambda: test_placement('tcg', emulator_fifo=True),
         'rt-vcpus': test_rt_vcpus,
+        'thread-context': test_thread_context,
         'refusals': test_refusals,
         'balloon': test_balloon,
         'locked-tcg': test_locked_tcg,
