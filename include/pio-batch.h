@@ -41,7 +41,8 @@ enum pio_batch_op {
 
 /*
  * Header error codes.  Errors 1-10 and 13 refuse the table before any
- * access; 11 and 12 stop it at entry failed_index.
+ * access; 11, 12 and 14 stop it at entry failed_index, and ringing again
+ * with start = failed_index resumes it.
  */
 enum pio_batch_error {
     PIO_BATCH_OK              = 0,
@@ -58,6 +59,7 @@ enum pio_batch_error {
     PIO_BATCH_ERR_POLL_TIMEOUT = 11, /* poll never matched */
     PIO_BATCH_ERR_INTERRUPTED = 12, /* reset, shutdown or SMI pending */
     PIO_BATCH_ERR_BUDGET      = 13, /* worst-case accesses above maximum */
+    PIO_BATCH_ERR_TIME        = 14, /* ran for max_time_us: resume it */
     PIO_BATCH_ERR_NOT_RUN     = 0xffff, /* set by the guest: untouched */
 };
 
@@ -65,11 +67,12 @@ enum pio_batch_error {
 struct pio_batch_header {
     uint16_t version;       /* guest: PIO_BATCH_VERSION */
     uint16_t count;         /* guest: number of entries that follow */
-    uint16_t completed;     /* QEMU: entries fully performed */
+    uint16_t completed;     /* QEMU: start + entries performed */
     uint16_t error;         /* QEMU: enum pio_batch_error */
     uint16_t failed_index;  /* QEMU: entry that failed (when error != 0) */
     uint16_t flags;         /* guest: 0 */
-    uint32_t reserved;      /* guest: 0 */
+    uint16_t start;         /* guest: first entry to perform */
+    uint16_t reserved;      /* guest: 0 */
 };
 
 struct pio_batch_entry {
@@ -93,7 +96,7 @@ struct pio_batch_probe {
     uint16_t max_poll;          /* largest poll limit accepted */
     uint16_t nr_kernel_ranges;  /* port ranges served by the KVM kernel */
     uint16_t max_accesses;      /* worst-case accesses of one table */
-    uint16_t reserved;
+    uint16_t max_time_us;       /* a longer batch stops: ERR_TIME */
     struct {
         uint16_t base;
         uint16_t len;
@@ -203,6 +206,7 @@ static inline int pio_batch_init(struct pio_batch *b, void *buf, uint64_t gpa,
     b->hdr->version = PIO_BATCH_VERSION;
     b->hdr->count = 0;
     b->hdr->flags = 0;
+    b->hdr->start = 0;
     b->hdr->reserved = 0;
     return 0;
 }
@@ -276,18 +280,12 @@ static inline int pio_batch_poll(struct pio_batch *b, uint8_t width,
                            mask, limit);
 }
 
-/*
- * Run the queued entries with one exit.  Returns the header's error
- * (PIO_BATCH_OK when every entry completed), or PIO_BATCH_ERR_NOT_RUN
- * when no device answered the doorbell.
- */
-static inline int pio_batch_submit(struct pio_batch *b)
+/* Ring the doorbell for the entries from @start on. */
+static inline int pio_batch_ring_(struct pio_batch *b, uint16_t start)
 {
     volatile struct pio_batch_header *h = b->hdr;
 
-    if (!h) {
-        return PIO_BATCH_ERR_NOT_RUN;
-    }
+    h->start = start;
     h->completed = 0;
     h->error = PIO_BATCH_ERR_NOT_RUN;
     h->failed_index = 0;
@@ -295,6 +293,28 @@ static inline int pio_batch_submit(struct pio_batch *b)
     pio_batch_outl_(b->iobase + PIO_BATCH_REG_SUBMIT,
                     (uint32_t)(b->gpa >> PIO_BATCH_PAGE_SHIFT));
     return h->error;
+}
+
+/*
+ * Run the queued entries, with one exit unless the batch runs longer
+ * than the device's max_time_us: then it stops with ERR_TIME and is
+ * resumed where it stopped (each time one entry or more further on).
+ * Returns the header's error (PIO_BATCH_OK when every entry completed),
+ * or PIO_BATCH_ERR_NOT_RUN when no device answered the doorbell.
+ */
+static inline int pio_batch_submit(struct pio_batch *b)
+{
+    int err;
+
+    if (!b->hdr) {
+        return PIO_BATCH_ERR_NOT_RUN;
+    }
+    err = pio_batch_ring_(b, 0);
+    while (err == PIO_BATCH_ERR_TIME) {
+        err = pio_batch_ring_(b, ((volatile struct pio_batch_header *)
+                                  b->hdr)->failed_index);
+    }
+    return err;
 }
 
 /* Entries fully performed by the last submit. */

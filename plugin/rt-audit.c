@@ -123,7 +123,8 @@ static int batch_entry_accesses(const struct pio_batch_entry *e)
 
 /*
  * The doorbell OUT is seen before it executes: the table (include/
- * pio-batch.h) holds what the guest asks for.
+ * pio-batch.h) holds what the guest asks for, the entries from the
+ * header's start on.
  */
 static void audit_doorbell(unsigned int vcpu, VCPUState *s, uint32_t value)
 {
@@ -132,7 +133,7 @@ static void audit_doorbell(unsigned int vcpu, VCPUState *s, uint32_t value)
     Doorbell rec = { .vcpu = vcpu, .table = gpa };
     struct pio_batch_header h;
     struct pio_batch_entry e;
-    unsigned i;
+    unsigned i, start = 0;
 
     s->doorbells++;
     if (qemu_plugin_read_memory_hwaddr(gpa, buf, sizeof(h)) ==
@@ -140,18 +141,21 @@ static void audit_doorbell(unsigned int vcpu, VCPUState *s, uint32_t value)
         memcpy(&h, buf->data, sizeof(h));
         rec.version = GUINT16_FROM_LE(h.version);
         rec.count = GUINT16_FROM_LE(h.count);
-        rec.valid = rec.version == PIO_BATCH_VERSION;
+        start = GUINT16_FROM_LE(h.start);
+        rec.valid = rec.version == PIO_BATCH_VERSION && start <= rec.count;
     }
-    if (rec.valid && rec.count) {
+    if (rec.valid && rec.count > start) {
+        uint64_t first = gpa + sizeof(h) + start * sizeof(e);
+
         g_byte_array_set_size(buf, 0);
-        if (qemu_plugin_read_memory_hwaddr(gpa + sizeof(h), buf,
-                                           rec.count * sizeof(e)) !=
+        if (qemu_plugin_read_memory_hwaddr(first, buf,
+                                           (rec.count - start) * sizeof(e)) !=
             QEMU_PLUGIN_HWADDR_OPERATION_OK) {
             rec.valid = false;
         }
     }
     if (rec.valid) {
-        for (i = 0; i < rec.count; i++) {
+        for (i = 0; i < rec.count - start; i++) {
             int n;
 
             memcpy(&e, buf->data + i * sizeof(e), sizeof(e));
@@ -162,7 +166,7 @@ static void audit_doorbell(unsigned int vcpu, VCPUState *s, uint32_t value)
                 rec.accesses += n;
             }
         }
-        rec.entries = rec.count;
+        rec.entries = rec.count - start;
     }
     if (rec.valid) {
         s->batch_entries += rec.entries;

@@ -15,6 +15,7 @@
  *   ramend=A    end of RAM below 4 GiB (default 0x8000000, -m 128M); the
  *               last page is overwritten by the table tests
  *   smi=1       expect an APM command (port 0xb2) to raise an SMI
+ *   maxtime=US  the device's max-time-us (default 1000)
  *   worst=1     with loop=N: the entries are RMW of port 0x80, two
  *               accesses each (loop=256: the most one doorbell may do)
  *   loop=N      after the checks, print "LOOP" and submit batches of N
@@ -541,19 +542,24 @@ int main(void)
 {
     unsigned rounds = cmdline_u64("rounds", 20), r;
     bool kernel = cmdline_u64("kernel", 0);
+    unsigned max_time_us;
     int probed;
 
     rng = cmdline_u64("seed", 1) * 0x9e3779b97f4a7c15ull + 1;
     pmtimer = cmdline_u64("pmtimer", 0x608);
     ram_end = cmdline_u64("ramend", 0x8000000);
+    max_time_us = cmdline_u64("maxtime", 1000);
 
     probed = pio_batch_probe(IOBASE, &probe_page, (uintptr_t)&probe_page);
     check(!probed && probe_page.max_entries == 256 &&
           probe_page.max_poll == 64 && probe_page.max_accesses == 512 &&
+          probe_page.max_time_us == max_time_us &&
           probe_page.nr_kernel_ranges == (kernel ? 4 : 0),
-          "probe: %d, max_entries %u, max_poll %u, %u kernel ranges "
-          "(expected %u)", probed, probe_page.max_entries,
-          probe_page.max_poll, probe_page.nr_kernel_ranges, kernel ? 4 : 0);
+          "probe: %d, max_entries %u, max_poll %u, max_time_us %u "
+          "(expected %u), %u kernel ranges (expected %u)", probed,
+          probe_page.max_entries, probe_page.max_poll,
+          probe_page.max_time_us, max_time_us,
+          probe_page.nr_kernel_ranges, kernel ? 4 : 0);
     if (probed) {
         guest_exit_report();
     }

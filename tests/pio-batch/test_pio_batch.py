@@ -203,9 +203,14 @@ QMP_MAX_S = 1.0
 
 def test_monitor(accel):
     kvm = accel == 'kvm'
+    # At the largest time limit, so that the access bound is what stops a
+    # batch: with the default 1 ms, a batch that the busy host preempts
+    # stops early and is resumed, and accesses would not be 512 x batches.
     args = qrt.base_args(accel) + qrt.guest_args(
-        'pio-batch-check', f'rounds=0 kernel={int(kvm)} loop=256 worst=1')
-    q = qrt.QemuProcess(args + device_args(), accel=accel)
+        'pio-batch-check', f'rounds=0 kernel={int(kvm)} loop=256 worst=1 '
+        'maxtime=65535')
+    q = qrt.QemuProcess(args + ['-device', 'pio-batch,max-time-us=65535',
+                                '-serial', 'null'], accel=accel)
     try:
         wait_loop(q)
         s0, _ = snapshot(q, False)
@@ -237,7 +242,11 @@ def test_options():
              (['pio-batch,iobase=0x3f8'], "ports 0x3f8-0x3ff are already "
               "used by 'serial'; choose another iobase"),
              (['pio-batch', 'pio-batch,iobase=0x5c8'],
-              'at most one pio-batch device is permitted')]
+              'at most one pio-batch device is permitted'),
+             (['pio-batch,max-time-us=0'], 'max-time-us 0 is invalid; '
+              'use 1 to 65535 microseconds'),
+             (['pio-batch,max-time-us=65536'], 'max-time-us 65536 is '
+              'invalid; use 1 to 65535 microseconds')]
     for devices, what in cases:
         extra = ['-serial', 'null']
         for d in devices:

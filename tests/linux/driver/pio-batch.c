@@ -75,6 +75,7 @@ static const char * const piob_errors[] = {
 	[PIO_BATCH_ERR_POLL_TIMEOUT] = "poll timed out",
 	[PIO_BATCH_ERR_INTERRUPTED] = "interrupted",
 	[PIO_BATCH_ERR_BUDGET] = "accesses above maximum",
+	[PIO_BATCH_ERR_TIME] = "time limit reached",
 };
 
 static const char *piob_strerror(unsigned int err)
