@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Build one of the series' qtests in the project's QEMU build and run it.
+
+usage: test_qtest.py NAME      (NAME: pio-batch-test, rt-test, ...)
+
+The qtest binary is a ninja target of the QEMU build that
+build/qemu-system-x86_64 belongs to, built here if it is missing or out
+of date.  QEMU's tests find firmware only in the build tree, which the
+Debian source lacks, so QTEST_QEMU_BINARY is a wrapper that adds the
+firmware directories the other tests use.  Passes when the qtest exits 0
+and its TAP output has as many "ok" lines as its plan announces.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import qrt
+
+
+def main():
+    if len(sys.argv) != 2 or not re.fullmatch(r'[a-z0-9-]+-test',
+                                              sys.argv[1]):
+        qrt.fail('usage: test_qtest.py NAME-test')
+    name = sys.argv[1]
+    build = os.path.dirname(os.path.realpath(qrt.qemu_binary('tcg')))
+    r = subprocess.run(['ninja', '-C', build, 'tests/qtest/' + name],
+                       capture_output=True, text=True)
+    qrt.check(r.returncode == 0, f'built tests/qtest/{name} in {build}',
+              r.stdout[-3000:] + r.stderr[-2000:])
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-qtest-') as tmp:
+        # libqtest wants the binary's name to end in -system-x86_64.
+        wrapper = os.path.join(tmp, 'qemu-system-x86_64')
+        with open(wrapper, 'w') as f:
+            f.write('#!/bin/sh\nexec %s %s "$@"\n' % (
+                os.path.join(build, 'qemu-system-x86_64'),
+                ' '.join(qrt.firmware_args())))
+        os.chmod(wrapper, 0o755)
+        env = dict(os.environ, QTEST_QEMU_BINARY=wrapper)
+        r = subprocess.run([os.path.join(build, 'tests/qtest', name),
+                            '--tap'], capture_output=True, text=True,
+                           env=env, timeout=840)
+    out = r.stdout
+    plan = re.search(r'^1\.\.(\d+)$', out, re.M)
+    oks = re.findall(r'^ok \d+ (\S+)', out, re.M)
+    bad = re.findall(r'^not ok \d+ .*$', out, re.M)
+    for case in oks:
+        print('ok: ' + case)
+    qrt.check(r.returncode == 0 and not bad and plan and
+              len(oks) == int(plan.group(1)),
+              f'{name}: {len(oks)} of {plan.group(1) if plan else "?"} '
+              f'cases passed, exit status {r.returncode}'
+              + (f', failed: {bad}' if bad else ''),
+              out[-4000:] + r.stderr[-4000:])
+
+
+if __name__ == '__main__':
+    main()
