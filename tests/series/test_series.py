@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Build one of the series' qtests in the project's QEMU build and run it.
+"""Build one of the series' QEMU tests in the project's QEMU build, run it.
 
-usage: test_qtest.py NAME      (NAME: pio-batch-test, rt-test, ...)
+usage: test_series.py DIR/NAME   (qtest/pio-batch-test, unit/test-..., ...)
 
-The qtest binary is a ninja target of the QEMU build that
+The test binary is the ninja target tests/DIR/NAME of the QEMU build that
 build/qemu-system-x86_64 belongs to, built here if it is missing or out
 of date.  QEMU's tests find firmware only in the build tree, which the
 Debian source lacks, so QTEST_QEMU_BINARY is a wrapper that adds the
@@ -21,14 +21,14 @@ import qrt
 
 
 def main():
-    if len(sys.argv) != 2 or not re.fullmatch(r'[a-z0-9-]+-test',
+    if len(sys.argv) != 2 or not re.fullmatch(r'(qtest|unit)/[a-z0-9-]+',
                                               sys.argv[1]):
-        qrt.fail('usage: test_qtest.py NAME-test')
+        qrt.fail('usage: test_series.py qtest/NAME | unit/NAME')
     name = sys.argv[1]
     build = os.path.dirname(os.path.realpath(qrt.qemu_binary('tcg')))
-    r = subprocess.run(['ninja', '-C', build, 'tests/qtest/' + name],
+    r = subprocess.run(['ninja', '-C', build, 'tests/' + name],
                        capture_output=True, text=True)
-    qrt.check(r.returncode == 0, f'built tests/qtest/{name} in {build}',
+    qrt.check(r.returncode == 0, f'built tests/{name} in {build}',
               r.stdout[-3000:] + r.stderr[-2000:])
     with tempfile.TemporaryDirectory(prefix='qemu-rt-qtest-') as tmp:
         # libqtest wants the binary's name to end in -system-x86_64.
@@ -39,7 +39,7 @@ def main():
                 ' '.join(qrt.firmware_args())))
         os.chmod(wrapper, 0o755)
         env = dict(os.environ, QTEST_QEMU_BINARY=wrapper)
-        r = subprocess.run([os.path.join(build, 'tests/qtest', name),
+        r = subprocess.run([os.path.join(build, 'tests', name),
                             '--tap'], capture_output=True, text=True,
                            env=env, timeout=840)
     out = r.stdout
