@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | thread-context | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
+                  rt-vcpus | rt-on | housekeeping | thread-context | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads: the policy (field
@@ -288,8 +288,28 @@ REFUSALS = [
      'outside QEMU\'s cpuset'),
     ('too few CPUs',
      ['-smp', '2', '-rt', 'vcpu-cpus=1,emulator-cpus=0'],
-     'qemu-system-x86_64: -rt: vcpu-cpus lists 1 host CPUs for 2 vCPUs; '
-     'list one CPU per vCPU'),
+     'qemu-system-x86_64: -rt: vcpu-cpus lists 1 host CPUs for 2 vCPUs, 2 '
+     'of them real-time; list one CPU per vCPU, or one per real-time '
+     'vCPU'),
+    ('-rt on, two real-time vCPUs on two CPUs',
+     ['-smp', '2', '-rt', 'on'],
+     'qemu-system-x86_64: -rt: 2 real-time vCPUs need 2 host CPUs plus one '
+     'for the emulator; QEMU may use only 2 (0,1); make fewer vCPUs '
+     'real-time with rt-vcpus=, or run QEMU on more CPUs'),
+    ('-rt on, emulator-cpus leaves too few',
+     ['-smp', '2', '-rt', 'on,emulator-cpus=0,rt-vcpus=0-1'],
+     'qemu-system-x86_64: -rt: 2 real-time vCPUs need 2 host CPUs outside '
+     'emulator-cpus; QEMU may use only 1 (1); make fewer vCPUs real-time '
+     'with rt-vcpus=, or give fewer emulator-cpus'),
+    ('vcpu-cpus alone leaves no emulator CPU',
+     ['-smp', '2', '-rt', 'vcpu-cpus=0,vcpu-cpus=1'],
+     'qemu-system-x86_64: -rt: vcpu-cpus leaves none of QEMU\'s CPUs (0,1) '
+     'for the emulator threads; give emulator-cpus=, or run QEMU on more '
+     'CPUs'),
+    ('-rt neither on nor off',
+     ['-rt', 'maybe'],
+     "qemu-system-x86_64: -rt maybe: Parameter 'enable' expects 'on' or "
+     "'off'"),
     ('duplicate CPU',
      ['-smp', '2', '-rt', 'vcpu-cpus=1,vcpu-cpus=1,emulator-cpus=0'],
      'qemu-system-x86_64: -rt: host CPU 1 is listed twice in vcpu-cpus; '
@@ -323,8 +343,8 @@ REFUSALS = [
      "qemu-system-x86_64: -rt: policy=other is not 'fifo' or 'rr'"),
     ('rt-vcpus out of range',
      ['-rt', 'vcpu-cpus=1,emulator-cpus=0,rt-vcpus=1'],
-     'qemu-system-x86_64: -rt: rt-vcpus lists vCPU 1, but vcpu-cpus gives '
-     'host CPUs for vCPUs 0-0 only'),
+     'qemu-system-x86_64: -rt: rt-vcpus lists vCPU 1, but the guest has '
+     'vCPUs 0-0 only'),
     ('sandbox resourcecontrol=deny',
      ['-sandbox', 'on,resourcecontrol=deny',
       '-rt', 'vcpu-cpus=1,emulator-cpus=0'],
@@ -363,6 +383,200 @@ def watch_threads(pid, comm, action):
                 seen.setdefault(tid, t)
     worker.join()
     return seen, result[0] if result else None
+
+
+CPU_SYSFS = '/sys/devices/system/cpu'
+
+
+def host_isolated():
+    """The host's isolated and nohz_full CPU lists, as QEMU reads them."""
+    out = {}
+    for name in ('isolated', 'nohz_full'):
+        try:
+            with open(os.path.join(CPU_SYSFS, name)) as f:
+                out[name] = f.read().strip()
+        except OSError:
+            out[name] = ''
+    return out
+
+
+def query_rt_once(args, cpu_files=None):
+    """(query-rt, stderr, exit status) of QEMU started with -S and args.
+    With cpu_files ({name: text}), QEMU sees a /sys/devices/system/cpu
+    holding just these files: a tmpfs mounted over it in a private
+    mount namespace (nohz_full does not exist on every kernel, so a
+    bind mount of single files cannot add it)."""
+    cmd = [qrt.qemu_binary('tcg')] + qrt.base_args('tcg') + args + [
+        '-S', '-qmp', 'stdio']
+    qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
+           '{"execute": "quit"}\n')
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-cpu-sysfs-') as d:
+        if cpu_files is not None:
+            for name, text in cpu_files.items():
+                with open(os.path.join(d, name), 'w') as f:
+                    f.write(text + '\n')
+            cmd = ['unshare', '--mount', '--propagation', 'private', 'sh',
+                   '-c', f'mount -t tmpfs qemu-rt {CPU_SYSFS} && '
+                   f'cp "$0"/* {CPU_SYSFS}/ && exec "$@"', d] + cmd
+        r = qrt.run(cmd, input=qmp, timeout=120)
+    for line in r.out.splitlines():
+        if '"warnings"' in line:
+            return json.loads(line)['return'], r.err, r.status
+    return None, r.err, r.status
+
+
+def vcpu_affinity(info):
+    return {t['cpu-index']: (t['policy'], t['affinity'])
+            for t in info['threads'] if 'cpu-index' in t}
+
+
+def test_rt_on():
+    """-rt on chooses the CPUs: the isolated ones when there are, the last
+    of QEMU's affinity with a warning when not; lists given win."""
+    need_cpus()
+    iso = host_isolated()
+    if any(iso.values()):
+        print(f'note: host has isolated CPUs {iso}: the /proc check of '
+              '-rt on on the real host is left to the faked sysfs cases')
+    else:
+        qemu = start_idle('tcg', ['-rt', 'on'])
+        try:
+            vcpu_tids = {c['thread-id'] for c in qemu.qmp.cmd(
+                'query-cpus-fast')}
+            check_threads(qemu, vcpu_tids, (SCHED_FIFO, 1),
+                          (SCHED_OTHER, 0), '-rt on, no isolated CPUs')
+            info = check_query_rt(qemu, '-rt on')
+            got = (info['cpus-source'], info['vcpu-cpus'],
+                   info['emulator-cpus'], 'no-isolated-cpus' in
+                   info['warnings'])
+            want = ('affinity', [VCPU_CPU], [EMU_CPU], True)
+            qrt.check(got == want, f'-rt on: query-rt (source, vcpu-cpus, '
+                      f'emulator-cpus, no-isolated-cpus) {got} == {want}',
+                      str(info))
+            warn = ('qemu-system-x86_64: warning: -rt: the host has no '
+                    'isolated CPUs for QEMU; the vCPUs run on the last CPUs '
+                    'of its affinity (1); isolate them with isolcpus=, '
+                    'nohz_full= or a cpuset partition')
+            qrt.check(warn in qemu.stderr(), '-rt on: stderr warns that '
+                      'no CPU is isolated', qemu.stderr())
+            hmp = qemu.qmp.cmd('human-monitor-command',
+                               **{'command-line': 'info rt'})
+            line = 'host CPUs (affinity): vCPUs 1, emulator 0'
+            qrt.check(line in hmp, f'-rt on: info rt says "{line}"', hmp)
+        finally:
+            status = qemu.quit()
+        qrt.check(status == 0, f'-rt on: QEMU quit with status {status}',
+                  qemu.stderr())
+    if os.geteuid() != 0 or not shutil.which('unshare'):
+        qrt.skip('needs root and unshare to show QEMU other isolated CPUs')
+    # (what, -rt, sysfs files, source, vcpu-cpus, emulator-cpus)
+    cases = [
+        ('no isolated CPUs', 'on', {'isolated': ''}, 'affinity', [1], [0]),
+        ('isolcpus=1', 'on', {'isolated': '1'}, 'isolated', [1], [0]),
+        ('isolcpus=0', 'on,priority=5', {'isolated': '0'}, 'isolated', [0],
+         [1]),
+        ('nohz_full=1', 'priority=2', {'isolated': '', 'nohz_full': '1'},
+         'nohz-full', [1], [0]),
+        ('isolcpus=0-1, spare isolated CPU for the emulator', 'on',
+         {'isolated': '0-1'}, 'isolated', [1], [0]),
+        ('isolcpus=0 but lists given', 'vcpu-cpus=1,emulator-cpus=0',
+         {'isolated': '0'}, 'user', [1], [0]),
+        ('isolcpus=0 but emulator-cpus=0', 'on,emulator-cpus=0',
+         {'isolated': '0'}, 'user', [1], [0]),
+        ('isolcpus=1 but vcpu-cpus=0', 'on,vcpu-cpus=0',
+         {'isolated': '1'}, 'user', [0], [1]),
+    ]
+    for what, opt, files, source, vcpus, emu in cases:
+        info, err, status = query_rt_once(['-rt', opt], files)
+        qrt.check(info is not None, f'{what}: -rt {opt} started (status '
+                  f'{status})', err)
+        got = (info['cpus-source'], info['vcpu-cpus'], info['emulator-cpus'],
+               vcpu_affinity(info)[0][1],
+               'no-isolated-cpus' in info['warnings'])
+        want = (source, vcpus, emu, vcpus, source == 'affinity')
+        qrt.check(got == want, f'{what}: -rt {opt}: (source, vcpu-cpus, '
+                  f'emulator-cpus, vCPU 0 affinity, no-isolated-cpus) {got} '
+                  f'== {want}', err)
+    info, err, status = query_rt_once(['-smp', '2', '-rt', 'on'],
+                                      {'isolated': '0-1'})
+    want = ('qemu-system-x86_64: -rt: 2 real-time vCPUs need 2 host CPUs '
+            'plus one for the emulator; QEMU may use only 2 (0,1); make '
+            'fewer vCPUs real-time with rt-vcpus=, or run QEMU on more CPUs')
+    qrt.check(info is None and status == 1 and want in err,
+              f'isolcpus=0-1, -smp 2 -rt on: exit status {status} == 1 and '
+              f'"{want}"', err)
+    info, err, status = query_rt_once(['-smp', '2', '-rt', 'on'],
+                                      {'isolated': '1'})
+    want = ('qemu-system-x86_64: -rt: 2 real-time vCPUs need 2 isolated '
+            'host CPUs; QEMU may use only 1 (1, from isolated); isolate '
+            'more CPUs, or give vcpu-cpus= and emulator-cpus=')
+    qrt.check(info is None and status == 1 and want in err,
+              f'isolcpus=1, -smp 2 -rt on: exit status {status} == 1 and '
+              f'"{want}"', err)
+    info, err, status = query_rt_once(['-rt', 'on', '-rt', 'off'])
+    qrt.check(info is not None and not info['active'] and
+              'cpus-source' not in info, f'-rt on -rt off: query-rt '
+              f'active false, no cpus-source ({info})', err)
+
+
+def test_housekeeping():
+    """A vCPU outside rt-vcpus runs on the emulator CPUs: -smp 2 fits on
+    two host CPUs; vCPU hotplug of such a vCPU needs no CPU either."""
+    need_cpus()
+    for opt in ('on,rt-vcpus=1',
+                f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU},rt-vcpus=1'):
+        what = f'-smp 2 -rt {opt}'
+        qemu = start_idle('tcg', ['-smp', '2', '-rt', opt])
+        try:
+            cpus = {c['cpu-index']: c['thread-id']
+                    for c in qemu.qmp.cmd('query-cpus-fast')}
+            ts = threads(qemu.pid)
+            got = {i: ts[tid][1:] for i, tid in cpus.items()}
+            want = {0: (SCHED_OTHER, 0, {EMU_CPU}),
+                    1: (SCHED_FIFO, 1, {VCPU_CPU})}
+            qrt.check(got == want, f'{what}: vCPUs (policy, priority, '
+                      f'affinity) {got} == {want}', qemu.stderr())
+            info = check_query_rt(qemu, what)
+            got = (info['vcpu-cpus'], info['emulator-cpus'],
+                   'no-housekeeping-vcpu' in info['warnings'])
+            want = ([-1, VCPU_CPU], [EMU_CPU], False)
+            qrt.check(got == want, f'{what}: query-rt (vcpu-cpus, '
+                      f'emulator-cpus, no-housekeeping-vcpu) {got} == '
+                      f'{want}', str(info))
+        finally:
+            status = qemu.quit()
+        qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
+                  qemu.stderr())
+
+    # A non-real-time vCPU can be hot-plugged without a CPU of its own.
+    qemu = qrt.QemuProcess(qrt.base_args('tcg') + [
+        '-smp', '1,maxcpus=2', '-S', '-rt',
+        f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU},rt-vcpus=0'])
+    try:
+        slot = next(c for c in qemu.qmp.cmd('query-hotpluggable-cpus')
+                    if 'qom-path' not in c)
+        qemu.qmp.cmd('device_add', driver=slot['type'], id='cpu1',
+                     **slot['props'])
+        cpus = {c['cpu-index']: c['thread-id']
+                for c in qemu.qmp.cmd('query-cpus-fast')}
+        got = threads(qemu.pid)[cpus[1]][1:]
+        want = (SCHED_OTHER, 0, {EMU_CPU})
+        qrt.check(got == want, f'hot-plugged non-real-time vCPU 1: {got} '
+                  f'== {want}', qemu.stderr())
+    finally:
+        qemu.quit()
+
+    # All vCPUs real-time: the warning, where the host has the CPUs.
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 3:
+        print(f'note: no-housekeeping-vcpu needs 3 host CPUs to start '
+              f'-smp 2 -rt on; this host gives {len(allowed)}: checked '
+              'only that it refuses (refusals)')
+        return
+    info, err, status = query_rt_once(['-smp', '2', '-rt', 'on'])
+    qrt.check(info is not None and 'no-housekeeping-vcpu' in
+              info['warnings'], f'-smp 2 -rt on: no-housekeeping-vcpu in '
+              f'{info and info["warnings"]}', err)
 
 
 def test_thread_context():
@@ -451,6 +665,12 @@ def test_refusals():
                    'vcpu-cpus is not available to QEMU (it may use 0)',
                    'CPU outside the affinity QEMU was started with',
                    prefix=['taskset', '-c', '0'])
+    expect_refusal(['-rt', 'on'], 'qemu-system-x86_64: -rt: 1 real-time '
+                   'vCPUs need 1 host CPUs plus one for the emulator; QEMU '
+                   'may use only 1 (0); make fewer vCPUs real-time with '
+                   'rt-vcpus=, or run QEMU on more CPUs',
+                   '-rt on with an affinity of one CPU',
+                   prefix=['taskset', '-c', '0'])
     # Non-real-time vCPUs may share the emulator CPUs.
     r = qrt.run_guest('rt-guest', extra=[
         '-smp', '2', '-rt',
@@ -466,8 +686,9 @@ def test_refusals():
         resp = qemu.qmp.raw('device_add', driver='qemu64-x86_64-cpu',
                             id='cpu1', **{'socket-id': 1, 'core-id': 0,
                                           'thread-id': 0})
-        want = ('-rt: vcpu-cpus lists 1 host CPUs but maxcpus is 2; list a '
-                'CPU for every possible vCPU to hot-plug vCPUs')
+        want = ('-rt: real-time vCPU 1 of maxcpus=2 has no host CPU; list '
+                'one in vcpu-cpus for every possible real-time vCPU, or '
+                'leave it out of rt-vcpus, to hot-plug vCPUs')
         qrt.check(resp.get('error', {}).get('desc') == want,
                   f'vCPU hotplug refused: {resp}', qemu.stderr())
     finally:
@@ -1129,6 +1350,8 @@ def main():
         'placement-kvm': lambda: test_placement('kvm'),
         'emulator-fifo': lambda: test_placement('tcg', emulator_fifo=True),
         'rt-vcpus': test_rt_vcpus,
+        'rt-on': test_rt_on,
+        'housekeeping': test_housekeeping,
         'thread-context': test_thread_context,
         'refusals': test_refusals,
         'balloon': test_balloon,
