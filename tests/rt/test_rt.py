@@ -400,12 +400,15 @@ def host_isolated():
     return out
 
 
-def query_rt_once(args, cpu_files=None):
+def query_rt_once(args, cpu_files=None, cpuset=None):
     """(query-rt, stderr, exit status) of QEMU started with -S and args.
     With cpu_files ({name: text}), QEMU sees a /sys/devices/system/cpu
     holding just these files: a tmpfs mounted over it in a private
     mount namespace (nohz_full does not exist on every kernel, so a
-    bind mount of single files cannot add it)."""
+    bind mount of single files cannot add it).  With cpuset
+    ((partition, effective CPUs)), QEMU runs in the cgroup v2
+    /qemu-rt/vm (its /proc/PID/cgroup bind-mounted over) whose parent
+    /qemu-rt, in a tmpfs over /sys/fs/cgroup, is that partition."""
     cmd = [qrt.qemu_binary('tcg')] + qrt.base_args('tcg') + args + [
         '-S', '-qmp', 'stdio']
     qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
@@ -415,9 +418,18 @@ def query_rt_once(args, cpu_files=None):
             for name, text in cpu_files.items():
                 with open(os.path.join(d, name), 'w') as f:
                     f.write(text + '\n')
+            sh = f'mount -t tmpfs qemu-rt {CPU_SYSFS} && cp "$0"/* {CPU_SYSFS}/'
+            if cpuset:
+                cg = '/sys/fs/cgroup/qemu-rt'
+                with open(os.path.join(d, 'cgroup'), 'w') as f:
+                    f.write('0::/qemu-rt/vm\n')
+                sh += (f' && mount --bind "$0"/cgroup /proc/$$/cgroup && '
+                       f'mount -t tmpfs qemu-rt /sys/fs/cgroup && '
+                       f'mkdir -p {cg}/vm && '
+                       f'echo "{cpuset[0]}" > {cg}/cpuset.cpus.partition && '
+                       f'echo "{cpuset[1]}" > {cg}/cpuset.cpus.effective')
             cmd = ['unshare', '--mount', '--propagation', 'private', 'sh',
-                   '-c', f'mount -t tmpfs qemu-rt {CPU_SYSFS} && '
-                   f'cp "$0"/* {CPU_SYSFS}/ && exec "$@"', d] + cmd
+                   '-c', sh + ' && exec "$@"', d] + cmd
         r = qrt.run(cmd, input=qmp, timeout=120)
     for line in r.out.splitlines():
         if '"warnings"' in line:
@@ -428,6 +440,17 @@ def query_rt_once(args, cpu_files=None):
 def vcpu_affinity(info):
     return {t['cpu-index']: (t['policy'], t['affinity'])
             for t in info['threads'] if 'cpu-index' in t}
+
+
+def check_choice(what, opt, info, err, status, source, vcpus, emu):
+    qrt.check(info is not None, f'{what}: -rt {opt} started (status '
+              f'{status})', err)
+    got = (info['cpus-source'], info['vcpu-cpus'], info['emulator-cpus'],
+           vcpu_affinity(info)[0][1], 'no-isolated-cpus' in info['warnings'])
+    want = (source, vcpus, emu, vcpus, source == 'affinity')
+    qrt.check(got == want, f'{what}: -rt {opt}: (source, vcpu-cpus, '
+              f'emulator-cpus, vCPU 0 affinity, no-isolated-cpus) {got} == '
+              f'{want}', err)
 
 
 def test_rt_on():
@@ -488,15 +511,18 @@ def test_rt_on():
     ]
     for what, opt, files, source, vcpus, emu in cases:
         info, err, status = query_rt_once(['-rt', opt], files)
-        qrt.check(info is not None, f'{what}: -rt {opt} started (status '
-                  f'{status})', err)
-        got = (info['cpus-source'], info['vcpu-cpus'], info['emulator-cpus'],
-               vcpu_affinity(info)[0][1],
-               'no-isolated-cpus' in info['warnings'])
-        want = (source, vcpus, emu, vcpus, source == 'affinity')
-        qrt.check(got == want, f'{what}: -rt {opt}: (source, vcpu-cpus, '
-                  f'emulator-cpus, vCPU 0 affinity, no-isolated-cpus) {got} '
-                  f'== {want}', err)
+        check_choice(what, opt, info, err, status, source, vcpus, emu)
+    # (what, partition, effective, source, vcpu-cpus, emulator-cpus)
+    cpusets = [
+        ('cpuset partition isolated', 'isolated', '1', 'cpuset', [1], [0]),
+        ('cpuset partition root', 'root', '1', 'cpuset', [1], [0]),
+        ('cpuset partition invalid', 'root invalid (Cpu list in '
+         'cpuset.cpus not exclusive)', '0', 'affinity', [1], [0]),
+    ]
+    for what, part, eff, source, vcpus, emu in cpusets:
+        info, err, status = query_rt_once(['-rt', 'on'], {'isolated': ''},
+                                          (part, eff))
+        check_choice(what, 'on', info, err, status, source, vcpus, emu)
     info, err, status = query_rt_once(['-smp', '2', '-rt', 'on'],
                                       {'isolated': '0-1'})
     want = ('qemu-system-x86_64: -rt: 2 real-time vCPUs need 2 host CPUs '
