@@ -1112,6 +1112,15 @@ def test_kvm_hint():
         (['-cpu', f'host,{prop}=off'] + rt, 0, f'-rt, {prop}=off'),
         (['-cpu', 'host'], 0, 'without -rt'),
         (['-cpu', 'host'] + shared, 0, '-rt, vCPU 1 on the emulator CPU'),
+        (['-cpu', 'host', '-smp', '2', '-rt', 'on,rt-vcpus=1,'
+          'unstable-tsc=allow'], 0, '-rt on, housekeeping vCPU 0'),
+        # Slot 1 cannot be hot-plugged (real-time, no CPU): vCPU 0 counts.
+        (['-cpu', 'host', '-smp', '1,maxcpus=2'] + rt, 1,
+         '-rt, maxcpus=2 without a CPU for vCPU 1'),
+        # Slot 1 would be hot-plugged onto the emulator CPUs.
+        (['-cpu', 'host', '-smp', '1,maxcpus=2', '-rt', RT_ARGS[1] +
+          ',rt-vcpus=0,unstable-tsc=allow'], 0,
+         '-rt, maxcpus=2, vCPU 1 would share the emulator CPU'),
     )
     for args, want, what in cases:
         got, info, err = cpu_props('kvm', args, [prop])
