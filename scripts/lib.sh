@@ -2,8 +2,8 @@
 # beyond variables.
 # shellcheck shell=bash
 QRT_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=scripts/qemu-source.env
-. "$QRT_TOP/scripts/qemu-source.env"
+# shellcheck source=scripts/pipeline/qemu-source.env
+. "$QRT_TOP/scripts/pipeline/qemu-source.env"
 QRT_CACHE=${QEMU_RT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-rt}
 # Every QEMU tree lives at $QRT_CACHE/build/NAME/{src,build}: with this base
 # directory ccache sees the same relative paths in all of them and shares
@@ -49,7 +49,8 @@ series_hash() {
     } | sha256sum | cut -c1-16
 }
 
-# QEMU source trees in the cache (scripts/build-qemu, scripts/fuzz-pio-batch).
+# QEMU source trees in the cache (scripts/pipeline/build-qemu,
+# scripts/bench/fuzz-pio-batch).
 
 # Source identity: the checksum of the tarball, or of a tree's git HEAD/path.
 src_id() {
@@ -168,8 +169,8 @@ configure_qemu() {
 # the patched QEMU builds.  Prints nothing unless it fails.
 project_build() {
     local b=$QRT_TOP/_build tcg tci
-    tcg=$("$QRT_TOP/scripts/build-qemu" --variant tcg --print-dir)
-    tci=$("$QRT_TOP/scripts/build-qemu" --variant tci --print-dir)
+    tcg=$("$QRT_TOP/scripts/pipeline/build-qemu" --variant tcg --print-dir)
+    tci=$("$QRT_TOP/scripts/pipeline/build-qemu" --variant tci --print-dir)
     local opts=(-Dqemu_build="$tcg" -Dqemu_tci_build="$tci")
     if [ ! -f "$b/build.ninja" ]; then
         meson setup "$b" "$QRT_TOP" "${opts[@]}" >/dev/null ||

@@ -4,8 +4,9 @@ scheduling policy names, CPU lists, a thread's scheduling as the kernel
 reports it, and a QMP client.
 
 The QMP client is QEMU's own (python/qemu/qmp): the packaged qemu.qmp if it
-is installed, else the copy in the QEMU source tree that scripts/build-qemu
-unpacks, found from $QEMU_RT_QEMU or the build/qemu-system-x86_64 link.
+is installed, else the copy in the QEMU source tree that
+scripts/pipeline/build-qemu unpacks, found from $QEMU_RT_QEMU or the
+build/qemu-system-x86_64 link.
 """
 
 import os
@@ -72,8 +73,9 @@ def _import_qmp():
             sys.path.insert(0, d)
             from qemu.qmp import legacy
             return legacy
-    sys.exit('qemu-rt: no QMP library: run scripts/build-qemu (it unpacks '
-             'QEMU\'s python/qemu/qmp) or install the qemu.qmp package')
+    sys.exit('qemu-rt: no QMP library: run scripts/pipeline/build-qemu (it '
+             'unpacks QEMU\'s python/qemu/qmp) or install the qemu.qmp '
+             'package')
 
 
 class QMPError(RuntimeError):

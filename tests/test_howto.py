@@ -35,7 +35,8 @@ def main():
     env['PATH'] = ':'.join([qemu_dir,
                             os.path.join(build, 'scripts', 'rtcheck',
                                          'rt-host-check'),
-                            os.path.join(TOP, 'scripts'), env['PATH']])
+                            os.path.join(TOP, 'scripts', 'rtcheck'),
+                            env['PATH']])
     text = open(os.path.join(TOP, 'docs', 'howto.md')).read()
     prelude = ''
     ran = 0

@@ -19,6 +19,7 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def script(name, *args, env=None, timeout=120, cwd=None, top=TOP):
+    """Run scripts/NAME (e.g. pipeline/build-qemu) of the project at top."""
     e = dict(os.environ)
     e.update(env or {})
     return qrt.run([os.path.join(top, 'scripts', name)] + list(args),
@@ -58,7 +59,7 @@ def fake_qemu_tree(tmp):
 
 
 def case_qemu_src_missing(tmp):
-    r = script('fetch-qemu', env={'QEMU_SRC': '/nonexistent/qemu'})
+    r = script('pipeline/fetch-qemu', env={'QEMU_SRC': '/nonexistent/qemu'})
     expect_error(r, 1, 'QEMU_SRC=/nonexistent/qemu does not exist',
                  'QEMU_SRC pointing at nothing')
 
@@ -66,7 +67,7 @@ def case_qemu_src_missing(tmp):
 def case_qemu_src_not_qemu(tmp):
     d = os.path.join(tmp, 'empty')
     os.mkdir(d)
-    r = script('fetch-qemu', env={'QEMU_SRC': d})
+    r = script('pipeline/fetch-qemu', env={'QEMU_SRC': d})
     expect_error(r, 1, 'is a directory but not a QEMU source tree',
                  'QEMU_SRC pointing at a directory that is not QEMU')
 
@@ -77,8 +78,8 @@ def case_checksum_mismatch(tmp):
     bad = os.path.join(cache, 'dl', 'qemu_10.2.2+ds.orig.tar.xz')
     with open(bad, 'w') as f:
         f.write('not the QEMU source\n')
-    r = script('fetch-qemu', env={'QEMU_RT_CACHE': cache,
-                                  'QEMU_RT_SHARED': ''})
+    r = script('pipeline/fetch-qemu', env={'QEMU_RT_CACHE': cache,
+                                           'QEMU_RT_SHARED': ''})
     expect_error(r, 1, f'checksum mismatch for {bad}',
                  'a corrupt cached tarball')
 
@@ -92,7 +93,7 @@ def case_missing_dependency(tmp):
         path = shutil.which(tool)
         if path:
             os.symlink(path, os.path.join(bindir, tool))
-    r = script('build-qemu', env={'PATH': bindir})
+    r = script('pipeline/build-qemu', env={'PATH': bindir})
     expect_error(r, 1, "missing dependency 'ninja'; run scripts/install-deps",
                  'build without ninja')
 
@@ -114,7 +115,7 @@ def case_patch_fails(tmp):
                 '+neither is this one\n--\n2.39.5\n\n')
     with open(os.path.join(top, 'patches', 'series'), 'w') as f:
         f.write('broken.patch\n')
-    r = script('build-qemu', '--variant', 'tcg', top=top,
+    r = script('pipeline/build-qemu', '--variant', 'tcg', top=top,
                env={'QEMU_SRC': fake_qemu_tree(tmp),
                     'QEMU_RT_CACHE': os.path.join(tmp, 'cache')})
     expect_error(r, 1, 'patch broken.patch does not apply',
@@ -125,7 +126,7 @@ def case_series_lists_missing_patch(tmp):
     top = copy_project(tmp)
     with open(os.path.join(top, 'patches', 'series'), 'a') as f:
         f.write('no-such.patch\n')
-    r = script('build-qemu', '--variant', 'tcg', top=top,
+    r = script('pipeline/build-qemu', '--variant', 'tcg', top=top,
                env={'QEMU_SRC': fake_qemu_tree(tmp),
                     'QEMU_RT_CACHE': os.path.join(tmp, 'cache')})
     expect_error(r, 1, 'patches/series lists no-such.patch, which does not '
@@ -141,7 +142,7 @@ def case_unsigned_patch(tmp):
     with open(path, 'w') as f:
         f.write(''.join(l for l in text.splitlines(True)
                         if not l.startswith('Signed-off-by:')))
-    r = script('check-series', top=top)
+    r = script('pipeline/check-series', top=top)
     qrt.check(f'FAIL {first}: no Signed-off-by line' in r.out,
               'check-series names the unsigned patch', r.out + r.err)
     expect_error(r, 1, '1 of', 'a patch without Signed-off-by')
@@ -233,59 +234,60 @@ def case_no_kvm(tmp):
 
 
 def case_bad_arguments(tmp):
-    for name in ('fetch-qemu', 'build-qemu', 'check-series', 'test',
-                 'install-deps', 'export-series', 'dev-tree',
-                 'fuzz-pio-batch'):
+    for name in ('pipeline/fetch-qemu', 'pipeline/build-qemu',
+                 'pipeline/check-series', 'test', 'install-deps',
+                 'pipeline/export-series', 'pipeline/dev-tree',
+                 'bench/fuzz-pio-batch'):
         r = script(name, '--help')
         qrt.check(r.status == 0 and 'usage:' in r.out,
                   f'{name} --help prints usage', r.err)
-    r = script('build-qemu', '--variant', 'arm')
+    r = script('pipeline/build-qemu', '--variant', 'arm')
     expect_error(r, 1, "unknown variant 'arm'; use tcg, tci or all",
                  'build-qemu with an unknown variant')
-    r = script('fuzz-pio-batch', '--machine', 'isapc')
+    r = script('bench/fuzz-pio-batch', '--machine', 'isapc')
     expect_error(r, 1, "unknown machine 'isapc'; use pc or q35",
                  'fuzz-pio-batch with an unknown machine')
-    r = script('fuzz-pio-batch', '--runs', '0')
+    r = script('bench/fuzz-pio-batch', '--runs', '0')
     expect_error(r, 1, '--runs needs a positive whole number',
                  'fuzz-pio-batch with zero runs')
-    r = script('fuzz-pio-batch', '--patch', '/nonexistent.patch')
+    r = script('bench/fuzz-pio-batch', '--patch', '/nonexistent.patch')
     expect_error(r, 1, '--patch /nonexistent.patch: no such file',
                  'fuzz-pio-batch with a missing patch')
 
 
 def case_qmp_tool(tmp):
-    """scripts/qmp against a paused QEMU, and its bad input."""
+    """scripts/rtcheck/qmp against a paused QEMU, and its bad input."""
     sock = os.path.join(tmp, 'qmp.sock')
-    r = script('qmp', os.path.join(tmp, 'nosock'), 'query-status',
+    r = script('rtcheck/qmp', os.path.join(tmp, 'nosock'), 'query-status',
                '--wait', '0.2')
     expect_error(r, 1, f'qmp: cannot connect to QMP socket {tmp}/nosock '
                  '(No such file or directory)', 'qmp without QEMU')
-    # scripts/qmp needs the socket to itself: QEMU serves one client.
+    # scripts/rtcheck/qmp needs the socket to itself: QEMU serves one client.
     qemu = subprocess.Popen([qrt.qemu_binary('tcg')] + qrt.base_args('tcg') +
                             ['-S', '-qmp', f'unix:{sock},server=on,wait=off'],
                             stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        r = script('qmp', sock, 'query-status')
+        r = script('rtcheck/qmp', sock, 'query-status')
         qrt.check(r.status == 0 and json.loads(r.out) ==
                   {'status': 'prelaunch', 'running': False},
                   f'qmp query-status prints the return value: {r.out!r}',
                   r.err)
-        r = script('qmp', sock, 'bogus-command')
+        r = script('rtcheck/qmp', sock, 'bogus-command')
         expect_error(r, 1, 'qmp: bogus-command: The command bogus-command '
                      'has not been found', 'qmp with an unknown command')
-        r = script('qmp', sock, 'query-status', '{')
+        r = script('rtcheck/qmp', sock, 'query-status', '{')
         expect_error(r, 1, 'qmp: arguments are not JSON', 'qmp bad JSON')
-        r = script('qmp', sock, 'query-status', '[1]')
+        r = script('rtcheck/qmp', sock, 'query-status', '[1]')
         expect_error(r, 1, 'qmp: arguments must be a JSON object',
                      'qmp with a JSON list')
-        r = script('qmp', sock, 'qom-get',
+        r = script('rtcheck/qmp', sock, 'qom-get',
                    '{"path": "/machine", "property": "type"}')
         qrt.check(r.status == 0 and
                   json.loads(r.out) == 'pc-i440fx-10.2-machine',
                   f'qmp passes arguments: qom-get type = {r.out.strip()}',
                   r.err)
-        r = script('qmp', sock, 'quit')
+        r = script('rtcheck/qmp', sock, 'quit')
         qrt.check(r.status == 0 and qemu.wait(30) == 0,
                   'qmp quit: QEMU exits 0', r.err)
     finally:
@@ -307,14 +309,14 @@ def case_perf_sched_summary(tmp):
             (1, 'CPU 0/TCG', 501, '/500', 2.000, 0.070),
             (1, 'stress-ng-cpu', 600, '', 4.000, 1.000)]))
     lines += 'Samples do not have callchains.\n'
-    r = qrt.run([os.path.join(TOP, 'scripts', 'perf-sched-summary'),
+    r = qrt.run([os.path.join(TOP, 'scripts', 'bench', 'perf-sched-summary'),
                  '--pid', '500'], env=None, timeout=30, input=lines)
     rows = [l.split() for l in r.out.splitlines()[1:]]
     qrt.check(r.status == 0 and rows == [
         ['qemu-system-x86/500', '0', '3', '20', '90', '90', '40', '50'],
         ['CPU', '0/TCG/501', '1', '2', '1020', '2000', '2000', '65', '70']],
         f'summary of pid 500: {rows}', r.err + r.out)
-    r = qrt.run([os.path.join(TOP, 'scripts', 'perf-sched-summary')],
+    r = qrt.run([os.path.join(TOP, 'scripts', 'bench', 'perf-sched-summary')],
                 timeout=30, input='nothing\n')
     expect_error(r, 1, 'perf-sched-summary: no "perf sched timehist" lines '
                  'on stdin', 'perf-sched-summary without perf lines')
@@ -334,9 +336,10 @@ def case_qmp_library_missing(tmp):
     code = ('import sys; sys.path.insert(0, sys.argv[1]); import qemurt; '
             'qemurt.QMPClient("/nonexistent.sock")')
     r = qrt.run([sys.executable, '-c', code, d], timeout=30, env=env)
-    expect_error(r, 1, "qemu-rt: no QMP library: run scripts/build-qemu (it "
-                 "unpacks QEMU's python/qemu/qmp) or install the qemu.qmp "
-                 'package', 'QMP client without a QMP library')
+    expect_error(r, 1, 'qemu-rt: no QMP library: run '
+                 "scripts/pipeline/build-qemu (it unpacks QEMU's "
+                 'python/qemu/qmp) or install the qemu.qmp package',
+                 'QMP client without a QMP library')
 
 def case_configure_line(tmp):
     """scripts/lib.sh's configure_qemu, the one configure line of

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""scripts/bench-latency + scripts/bench-report with a short setting.
+"""scripts/bench/bench-latency + scripts/bench/bench-report, short settings.
 
   timer          timer-latency guest one-shot (timer) and periodic (tick),
                  50 samples / periods, plain and libvirt-style (and -rt when
@@ -26,9 +26,9 @@ import qemurt  # noqa: E402  (on sys.path through qrt)
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__))))
-BENCH = os.path.join(TOP, 'scripts', 'bench-latency')
-REPORT = os.path.join(TOP, 'scripts', 'bench-report')
-BUILD_GUEST = os.path.join(TOP, 'scripts', 'build-rt-guest')
+BENCH = os.path.join(TOP, 'scripts', 'bench', 'bench-latency')
+REPORT = os.path.join(TOP, 'scripts', 'bench', 'bench-report')
+BUILD_GUEST = os.path.join(TOP, 'scripts', 'pipeline', 'build-rt-guest')
 CACHE = qemurt.CACHE
 
 
@@ -144,7 +144,8 @@ def check_report(report, img_dir, configs, guests, rt_skipped):
                    'avg | p99 | max |',
                    'NOT a measure of KVM guest latency',
                    '`sched_rt_runtime_us`', '## Machine',
-                   'scripts/bench-latency ', 'scripts/bench-report ',
+                   'scripts/bench/bench-latency ',
+                   'scripts/bench/bench-report ',
                    '## Reproducing on a tuned RT host',
                    '## -rt against libvirt-style tuning'):
         qrt.check(needle in text, f'report contains "{needle}"')
@@ -252,7 +253,7 @@ def case_timer():
         other = os.path.join(tmp, 'other')
         shutil.copytree(out, other)
         meta['qemu_version'] = 'QEMU emulator version 0.0 (other build)'
-        meta['command'] = 'scripts/bench-latency --out other'
+        meta['command'] = 'scripts/bench/bench-latency --out other'
         with open(os.path.join(other, 'bench.json'), 'w') as f:
             json.dump(meta, f)
         mixed = os.path.join(tmp, 'mixed.md')
@@ -266,7 +267,7 @@ def case_timer():
                        f'  - `{first["qemu_version"]}` for '
                        f'`{first["command"]}`',
                        '  - `QEMU emulator version 0.0 (other build)` for '
-                       '`scripts/bench-latency --out other`'):
+                       '`scripts/bench/bench-latency --out other`'):
             qrt.check(needle in text, f'mixed report names "{needle}"',
                       text[:2000])
         if have_rt and os.geteuid() == 0:
@@ -296,8 +297,9 @@ def case_linux():
     initrd = os.environ.get('QEMU_RT_LINUX_INITRD') or \
         os.path.join(d, 'initramfs.cpio.gz')
     if not (os.path.exists(kernel) and os.path.exists(initrd)):
-        qrt.skip(f'no Linux RT guest in {d}; run scripts/build-rt-guest '
-                 '(it downloads ~75 MB of Debian packages once)')
+        qrt.skip(f'no Linux RT guest in {d}; run '
+                 'scripts/pipeline/build-rt-guest (it downloads ~75 MB of '
+                 'Debian packages once)')
     qemu = qrt.qemu_binary('tcg')
     with tempfile.TemporaryDirectory(prefix='bench-test-') as tmp:
         out = os.path.join(tmp, 'results')
@@ -352,7 +354,8 @@ def case_bad_arguments():
     expect_error(b[:3] + ['--guests', 'timer', '--timer-guest',
                           '/nonexistent.elf'], 'no timer-latency guest')
     expect_error(b[:3] + ['--guests', 'linux', '--rt-kernel',
-                          '/nonexistent/vmlinuz'], 'scripts/build-rt-guest')
+                          '/nonexistent/vmlinuz'],
+                 'scripts/pipeline/build-rt-guest')
     with tempfile.TemporaryDirectory() as tmp:
         expect_error([REPORT, tmp], 'has no bench.json')
         expect_error([REPORT, tmp, '--notes', '/nonexistent.md'],

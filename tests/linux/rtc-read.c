@@ -4,7 +4,8 @@
  * rtc-read: read each RTC device given once with RTC_RD_TIME, inside an
  * rt-audit section (include/rt-audit-marker.h), so that rt-audit counts
  * the exits of each read; print "DEV YYYY-MM-DD HH:MM:SS" or the error.
- * Static, for the Linux RT guest's initramfs (scripts/build-rt-guest).
+ * Static, for the Linux RT guest's initramfs
+ * (scripts/pipeline/build-rt-guest).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""The Linux RT guest (scripts/build-rt-guest: Debian's PREEMPT_RT kernel,
-busybox, cyclictest, rt-guest-check) under -rt with TCG.
+"""The Linux RT guest (scripts/pipeline/build-rt-guest: Debian's PREEMPT_RT
+kernel, busybox, cyclictest, rt-guest-check) under -rt with TCG.
 
 usage: test_linux.py rt|pio-batch|pio-batch-version PLUGIN
        test_linux.py cache PLUGIN [GUEST-CHECK]
@@ -20,10 +20,10 @@ usage: test_linux.py rt|pio-batch|pio-batch-version PLUGIN
             a QEMU0003 whose ports answer the magic and another ABI version
             (an SSDT over QEMU's pc-testdev): the probe logs the version,
             insmod fails with ENODEV, the guest goes on
-  cache     scripts/build-rt-guest with GUEST-CHECK, in a copy of the cache:
-            a cached package that does not match the index is downloaded
-            again, unchanged inputs rebuild nothing, an unreachable registry
-            gives status 3 and the reason
+  cache     scripts/pipeline/build-rt-guest with GUEST-CHECK, in a copy of
+            the cache: a cached package that does not match the index is
+            downloaded again, unchanged inputs rebuild nothing, an
+            unreachable registry gives status 3 and the reason
 
 The guest comes from $QEMU_RT_LINUX_KERNEL and $QEMU_RT_LINUX_INITRD, which
 scripts/test sets after building it, else from the links in the cache.
@@ -67,8 +67,8 @@ RT_ITEMS = {
     'timer_migration': 'kernel.timer_migration = 0',
     'cpus': 'RT CPUs 0 are online',
 }
-BUILD_GUEST = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.realpath(__file__)))), 'scripts', 'build-rt-guest')
+BUILD_GUEST = os.path.join(qemurt.TOP, 'scripts', 'pipeline',
+                           'build-rt-guest')
 CACHE = qemurt.CACHE
 
 
@@ -85,7 +85,7 @@ def linux_guest():
     for p in kernel, initrd:
         if not os.path.exists(p):
             qrt.skip(f'no Linux RT guest ({p} is missing); run scripts/test, '
-                     'which builds it with scripts/build-rt-guest')
+                     'which builds it with scripts/pipeline/build-rt-guest')
     return kernel, initrd
 
 
