@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """What qemu-rt's Python scripts and tests share: the cache directory,
-scheduling policy names, CPU lists, a thread's scheduling as the kernel
-reports it, and a QMP client.
+scheduling policy names, CPU lists, a process's threads and their
+scheduling as the kernel reports them, and a QMP client.
 
 The QMP client is QEMU's own (python/qemu/qmp): the packaged qemu.qmp if it
 is installed, else the copy in the QEMU source tree that
@@ -50,6 +50,40 @@ def thread_sched(tid):
     base = policy & ~SCHED_RESET_ON_FORK
     return (POLICY_NAMES.get(base, str(base)), prio,
             bool(policy & SCHED_RESET_ON_FORK))
+
+
+def thread_snapshot(pid):
+    """Every thread of process @pid as the kernel reports it, by tid: dicts
+    of tid, comm, policy (named as in POLICY_NAMES), rt_priority,
+    reset_on_fork, affinity (sorted CPUs) and processor (the CPU it last
+    ran on).  Threads that exit meanwhile are left out; None if the process
+    is gone."""
+    task = f'/proc/{pid}/task'
+    try:
+        tids = sorted(int(t) for t in os.listdir(task))
+    except OSError:
+        return None
+    threads = []
+    for tid in tids:
+        try:
+            affinity = sorted(os.sched_getaffinity(tid))
+            with open(f'{task}/{tid}/comm') as f:
+                comm = f.read().strip()
+            # No system call tells the CPU a thread last ran on: field 39
+            # of stat, counted from the ")" that ends comm (field 3).
+            with open(f'{task}/{tid}/stat') as f:
+                stat = f.read()
+        except OSError:
+            continue
+        sched = thread_sched(tid)
+        if sched is None:
+            continue
+        threads.append({'tid': tid, 'comm': comm, 'policy': sched[0],
+                        'rt_priority': sched[1], 'reset_on_fork': sched[2],
+                        'affinity': affinity,
+                        'processor': int(stat[stat.rindex(')') + 2:]
+                                         .split()[39 - 3])})
+    return threads
 
 
 def _qemu_python_dirs():

@@ -12,8 +12,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import qrt
+import qemurt  # noqa: E402  (on sys.path through qrt)
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -340,6 +342,30 @@ def case_qmp_library_missing(tmp):
                  "scripts/pipeline/build-qemu (it unpacks QEMU's "
                  'python/qemu/qmp) or install the qemu.qmp package',
                  'QMP client without a QMP library')
+
+def case_thread_snapshot(tmp):
+    """scripts/qemurt.py's thread snapshot of a process whose scheduling is
+    known: SCHED_FIFO 3 with reset-on-fork, pinned to CPU 0."""
+    if os.geteuid() != 0:
+        qrt.skip('needs root for SCHED_FIFO')
+    p = subprocess.Popen(['taskset', '-c', '0', 'chrt', '--reset-on-fork',
+                          '--fifo', '3', 'sleep', '30'])
+    try:
+        deadline = time.time() + 10
+        while (open(f'/proc/{p.pid}/comm').read().strip() != 'sleep' and
+               time.time() < deadline):
+            time.sleep(0.01)
+        snap = qemurt.thread_snapshot(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+    want = [{'tid': p.pid, 'comm': 'sleep', 'policy': 'fifo',
+             'rt_priority': 3, 'reset_on_fork': True, 'affinity': [0],
+             'processor': 0}]
+    qrt.check(snap == want, f'thread snapshot {snap} == {want}')
+    qrt.check(qemurt.thread_snapshot(p.pid) is None,
+              'thread snapshot of an exited process is None')
+
 
 def case_configure_line(tmp):
     """scripts/lib.sh's configure_qemu, the one configure line of

@@ -15,12 +15,12 @@
   index and its data.
 """
 
-import os
 import subprocess
 import sys
 import time
 
 import qrt
+import qemurt  # noqa: E402  (on sys.path through qrt)
 
 ACCEL = {'tcg': 'tcg,thread=multi', 'kvm': 'kvm'}
 THREAD = {'tcg': 'TCG', 'kvm': 'KVM'}
@@ -31,11 +31,8 @@ TIMEOUT = {'tcg': 120, 'kvm': 600}
 
 
 def vcpu_threads(pid):
-    names = []
-    for tid in os.listdir(f'/proc/{pid}/task'):
-        with open(f'/proc/{pid}/task/{tid}/comm') as f:
-            names.append(f.read().strip())
-    return sorted(n for n in names if n.startswith(('CPU ', 'ALL CPUs')))
+    return sorted(t['comm'] for t in qemurt.thread_snapshot(pid) or []
+                  if t['comm'].startswith(('CPU ', 'ALL CPUs')))
 
 
 def run_smp(accel, machine, cpus, append):

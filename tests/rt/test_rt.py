@@ -5,10 +5,11 @@ usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
-Every check reads the kernel's view of QEMU's threads: the policy (field
-41) and rt_priority (field 40) of /proc/<pid>/task/<tid>/stat, the
-affinity from sched_getaffinity(tid), VmLck from /proc/<pid>/status, and
-compares query-rt with it.  vCPUs run on host CPU 1, everything else on
+Every check reads the kernel's view of QEMU's threads through
+scripts/qemurt.py's thread snapshot: the policy and rt_priority from
+sched_getscheduler(tid) and sched_getparam(tid), the affinity from
+sched_getaffinity(tid); VmLck from /proc/<pid>/status; and compares
+query-rt with it.  vCPUs run on host CPU 1, everything else on
 host CPU 0.
 """
 
@@ -22,15 +23,16 @@ import threading
 import time
 
 import qrt
+import qemurt  # noqa: E402  (on sys.path through qrt)
 
 VCPU_CPU = 1
 EMU_CPU = 0
 RT_ARGS = ['-rt', f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU}']
 TIMER_ADVANCE_DEFAULT = 50000
 GUEST_RAM = 128 << 20
-SCHED_OTHER, SCHED_FIFO, SCHED_RR = 0, 1, 2
-POLICY_NAMES = {0: 'other', 1: 'fifo', 2: 'rr', 3: 'batch', 5: 'idle',
-                6: 'deadline'}
+# Policies as the thread snapshot and query-rt name them.
+SCHED_OTHER = qemurt.POLICY_NAMES[os.SCHED_OTHER]
+SCHED_FIFO = qemurt.POLICY_NAMES[os.SCHED_FIFO]
 NOBODY = qrt.NOBODY
 
 
@@ -42,22 +44,13 @@ def need_cpus():
 
 
 def threads(pid):
-    """{tid: (comm, policy, rt_priority, affinity)} as the kernel says."""
-    out = {}
-    for tid in os.listdir(f'/proc/{pid}/task'):
-        tid = int(tid)
-        try:
-            with open(f'/proc/{pid}/task/{tid}/stat') as f:
-                stat = f.read()
-            with open(f'/proc/{pid}/task/{tid}/comm') as f:
-                comm = f.read().strip()
-            aff = os.sched_getaffinity(tid)
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        # Fields after "(comm)" start at field 3.
-        rest = stat[stat.rindex(')') + 2:].split()
-        out[tid] = (comm, int(rest[41 - 3]), int(rest[40 - 3]), aff)
-    return out
+    """{tid: (comm, policy, rt_priority, affinity)} as the kernel says, from
+    scripts/qemurt.py's thread snapshot."""
+    snap = qemurt.thread_snapshot(pid)
+    if snap is None:
+        qrt.fail(f'QEMU (pid {pid}) is gone: no /proc/{pid}/task')
+    return {t['tid']: (t['comm'], t['policy'], t['rt_priority'],
+                       set(t['affinity'])) for t in snap}
 
 
 def vm_lck(pid):
@@ -80,8 +73,7 @@ def wait_for(cond, what, qemu, timeout=60):
 
 def fmt(t):
     comm, pol, prio, aff = t
-    return (f'"{comm}" {POLICY_NAMES.get(pol, pol)} {prio} '
-            f'CPUs {sorted(aff)}')
+    return f'"{comm}" {pol} {prio} CPUs {sorted(aff)}'
 
 
 # Tasks that the kernel, not QEMU, creates in QEMU's process: KVM's NX
@@ -124,7 +116,7 @@ def check_query_rt(qemu, what):
         if not k:
             continue        # exited in between, or a kernel task
         got = (t['name'], t['policy'], t['priority'], set(t['affinity']))
-        want = (k[0], POLICY_NAMES.get(k[1]), k[2], k[3])
+        want = k
         qrt.check(got == want, f'{what}: query-rt thread {t["thread-id"]} '
                   f'{got} == /proc {want}', qemu.stderr())
         seen += 1
