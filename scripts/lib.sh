@@ -143,26 +143,50 @@ prepare_tree() {
     fi
 }
 
-# The configure flags of variant $1 (tcg or tci), from qemu-source.env.
+# The configure flags of variant $1, from qemu-source.env: tcg, tci, or
+# the fuzzing builds of scripts/bench/fuzz-pio-batch, fuzz and
+# fuzz-coverage (whose C flags are QEMU_FUZZ_CFLAGS and
+# QEMU_FUZZ_COVERAGE_CFLAGS).
 qemu_flags() {
-    if [ "$1" = tci ]; then
-        echo "$QEMU_CONFIGURE_FLAGS $QEMU_TCI_FLAGS"
-    else
-        echo "$QEMU_CONFIGURE_FLAGS"
-    fi
+    case "$1" in
+        tcg) echo "$QEMU_CONFIGURE_FLAGS" ;;
+        tci) echo "$QEMU_CONFIGURE_FLAGS $QEMU_TCI_FLAGS" ;;
+        fuzz) echo "$QEMU_CONFIGURE_FLAGS $QEMU_FUZZ_FLAGS" ;;
+        fuzz-coverage) echo "$QEMU_CONFIGURE_FLAGS $QEMU_FUZZ_COVERAGE_FLAGS" ;;
+        *) die "qemu_flags: unknown variant '$1'; use tcg, tci, fuzz or fuzz-coverage" ;;
+    esac
 }
 
-# configure_qemu DIR PKGVERSION FLAGS: QEMU's configure line, written only
-# here.  Configures DIR/build from DIR/src with FLAGS (one string, split at
-# spaces as qemu-source.env writes them), through ccache when there is one;
-# the output goes to DIR/build/configure.log.  Returns configure's status.
+# configure_qemu [--build NAME] [--cc CC --cxx CXX] DIR PKGVERSION FLAGS
+#                [ARG...]
+# QEMU's configure line, written only here.  Configures DIR/NAME (default
+# DIR/build) from DIR/src with FLAGS (one string, split at spaces as
+# qemu-source.env writes them), then each ARG as one argument, so that
+# --extra-cflags="-a -b" keeps its spaces.  It compiles with CC and CXX
+# (default: configure's own choice, cc) through ccache when there is one.
+# The output goes to DIR/NAME/configure.log.  Returns configure's status.
 configure_qemu() {
-    local b=$1/build pkgversion=$2 flags=$3 ccache=()
-    command -v ccache >/dev/null && ccache=(--cc="ccache cc" --cxx="ccache c++")
-    mkdir -p "$b"
+    local name=build cc="" cxx=c++ compilers=()
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --build) name=$2; shift 2 ;;
+            --cc) cc=$2; shift 2 ;;
+            --cxx) cxx=$2; shift 2 ;;
+            *) break ;;
+        esac
+    done
+    local dir=$1 pkgversion=$2 flags=$3
+    shift 3
+    if command -v ccache >/dev/null; then
+        compilers=(--cc="ccache ${cc:-cc}" --cxx="ccache $cxx")
+    elif [ -n "$cc" ]; then
+        compilers=(--cc="$cc" --cxx="$cxx")
+    fi
+    mkdir -p "$dir/$name"
     # shellcheck disable=SC2086
-    (cd "$b" && ../src/configure --python=/usr/bin/python3 "${ccache[@]}" \
-        $flags --with-pkgversion="$pkgversion" >configure.log 2>&1)
+    (cd "$dir/$name" && ../src/configure --python=/usr/bin/python3 \
+        "${compilers[@]}" $flags "$@" --with-pkgversion="$pkgversion" \
+        >configure.log 2>&1)
 }
 
 # Configure and build the project (plugin, guests, tools) in _build against

@@ -369,8 +369,8 @@ def case_thread_snapshot(tmp):
 
 def case_configure_line(tmp):
     """scripts/lib.sh's configure_qemu, the one configure line of
-    build-qemu, dev-tree and check-series: exactly these arguments, and
-    configure's failure passed on."""
+    build-qemu, dev-tree, check-series and fuzz-pio-batch: exactly these
+    arguments, and configure's failure passed on."""
     d = os.path.join(tmp, 'tree')
     os.makedirs(os.path.join(d, 'src'))
     conf = os.path.join(d, 'src', 'configure')
@@ -401,6 +401,31 @@ def case_configure_line(tmp):
     r = qrt.run(['bash', '-c', sh], timeout=30, env=env)
     qrt.check(r.out.startswith('status=1\n'),
               f'a failing configure: {r.out.splitlines()[:1]}', r.err)
+    del env['FAIL']
+    # fuzz-pio-batch's coverage build: clang, its own build directory, C
+    # flags with spaces kept as one argument.
+    sh = (f'. {lib}; configure_qemu --build coverage --cc clang '
+          f'--cxx clang++ {d} "qemu-rt fuzzing" "$(qemu_flags fuzz-coverage)" '
+          f'--extra-cflags="$QEMU_FUZZ_COVERAGE_CFLAGS"; echo "status=$?"; '
+          f'printf "%s\n" $QEMU_CONFIGURE_FLAGS $QEMU_FUZZ_COVERAGE_FLAGS; '
+          f'echo "$QEMU_FUZZ_COVERAGE_CFLAGS"')
+    r = qrt.run(['bash', '-c', sh], timeout=30, env=env)
+    out = r.out.split('\n')[1:-1]
+    flags, cflags = out[:-1], out[-1]
+    with open(os.path.join(d, 'coverage', 'configure.log')) as f:
+        got = f.read().split('\n')[:-1]
+    want = (['--python=/usr/bin/python3', '--cc=ccache clang',
+             '--cxx=ccache clang++'] + flags +
+            [f'--extra-cflags={cflags}', '--with-pkgversion=qemu-rt fuzzing'])
+    qrt.check(r.out.startswith('status=0\n') and got == want and
+              '--enable-fuzzing' in flags and ' ' in cflags,
+              f'configure_qemu --build coverage ran configure with {got}, '
+              f'want {want}', r.err + r.out)
+    r = qrt.run(['bash', '-c', f'QRT_PROG=test; . {lib}; qemu_flags arm'],
+                timeout=30, env=env)
+    expect_error(r, 1, "test: qemu_flags: unknown variant 'arm'; use tcg, "
+                 'tci, fuzz or fuzz-coverage', 'qemu_flags of an unknown '
+                 'variant')
 
 def main():
     case = sys.argv[1]
