@@ -243,18 +243,20 @@ def case_bad_arguments(tmp):
         r = script(name, '--help')
         qrt.check(r.status == 0 and 'usage:' in r.out,
                   f'{name} --help prints usage', r.err)
-    r = script('pipeline/build-qemu', '--variant', 'arm')
-    expect_error(r, 1, "unknown variant 'arm'; use tcg, tci or all",
-                 'build-qemu with an unknown variant')
-    r = script('bench/fuzz-pio-batch', '--machine', 'isapc')
-    expect_error(r, 1, "unknown machine 'isapc'; use pc or q35",
-                 'fuzz-pio-batch with an unknown machine')
-    r = script('bench/fuzz-pio-batch', '--runs', '0')
-    expect_error(r, 1, '--runs needs a positive whole number',
-                 'fuzz-pio-batch with zero runs')
-    r = script('bench/fuzz-pio-batch', '--patch', '/nonexistent.patch')
-    expect_error(r, 1, '--patch /nonexistent.patch: no such file',
-                 'fuzz-pio-batch with a missing patch')
+    for args, text, what in [
+            (['pipeline/build-qemu', '--variant', 'arm'],
+             "unknown variant 'arm'; use tcg, tci or all",
+             'build-qemu with an unknown variant'),
+            (['bench/fuzz-pio-batch', '--machine', 'isapc'],
+             "unknown machine 'isapc'; use pc or q35",
+             'fuzz-pio-batch with an unknown machine'),
+            (['bench/fuzz-pio-batch', '--runs', '0'],
+             '--runs needs a positive whole number',
+             'fuzz-pio-batch with zero runs'),
+            (['bench/fuzz-pio-batch', '--patch', '/nonexistent.patch'],
+             '--patch /nonexistent.patch: no such file',
+             'fuzz-pio-batch with a missing patch')]:
+        expect_error(script(*args), 1, text, what)
 
 
 def case_qmp_tool(tmp):
