@@ -166,9 +166,11 @@ def case_not_root(tmp):
                  'install-deps as an unprivileged user')
 
 
-# Every test that runs something as another user, as (file under tests/,
-# argument); case_private_clone runs them from a clone that user cannot enter.
-AS_OTHER_USER = [('test_scripts.py', 'not-root'), ('rt/test_rt.py', 'nonroot')]
+# Every test that runs something as another user, as (the file under tests/
+# that switches users, the script that runs the test, its argument);
+# case_private_clone runs them from a clone that user cannot enter.
+AS_OTHER_USER = [('test_scripts.py', 'test_scripts.py', 'not-root'),
+                 ('rt/nonroot.py', 'rt/test_rt.py', 'nonroot')]
 
 
 def case_private_clone(tmp):
@@ -179,7 +181,7 @@ def case_private_clone(tmp):
                        for d, _, files in os.walk(tests) for f in files
                        if f.endswith('.py') and
                        '--reuid' in open(os.path.join(d, f)).read())
-    qrt.check(switching == sorted({f for f, _ in AS_OTHER_USER}),
+    qrt.check(switching == sorted({f for f, _, _ in AS_OTHER_USER}),
               f'AS_OTHER_USER covers every test that switches users: '
               f'{switching}')
     private = os.path.join(tmp, 'private')
@@ -199,7 +201,7 @@ def case_private_clone(tmp):
     env = dict(os.environ, PYTHONPATH=os.path.join(clone, 'tests'),
                QEMU_RT_QEMU=qemu, QEMU_RT_GUESTS=guests)
     ran = 0
-    for f, arg in AS_OTHER_USER:
+    for _, f, arg in AS_OTHER_USER:
         r = qrt.run([sys.executable, os.path.join(clone, 'tests', f), arg],
                     env=env, cwd=private, timeout=300)
         if r.status == qrt.SKIP:
