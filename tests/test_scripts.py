@@ -124,6 +124,32 @@ def case_patch_fails(tmp):
                  'a patch that fails to apply')
 
 
+def case_build_lock(tmp):
+    """A second build of one cache tree waits and touches nothing."""
+    import fcntl
+    env = dict(os.environ, QEMU_SRC=fake_qemu_tree(tmp),
+               QEMU_RT_CACHE=os.path.join(tmp, 'cache'))
+    r = script('pipeline/build-qemu', '--variant', 'tcg', '--print-dir',
+               env=env)
+    tree = os.path.dirname(r.out.strip())
+    os.makedirs(os.path.dirname(tree), exist_ok=True)
+    with open(tree + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        p = subprocess.Popen([os.path.join(TOP, 'scripts', 'pipeline',
+                                           'build-qemu'), '--variant', 'tcg'],
+                             env=env, stderr=subprocess.PIPE, text=True)
+        time.sleep(3)
+        qrt.check(p.poll() is None, 'build-qemu waits while the tree is '
+                  'locked')
+        qrt.check(not os.path.exists(os.path.join(tree, 'unpacked')),
+                  'the waiting build has not unpacked the tree')
+    err = p.communicate(timeout=120)[1]
+    qrt.check(f'build-qemu: tcg: waiting for another build of {tree}' in err,
+              'build-qemu says that it waits, naming the tree', err)
+    qrt.check(os.path.exists(os.path.join(tree, 'unpacked')),
+              'once the lock is released the build goes on', err)
+
+
 def case_series_lists_missing_patch(tmp):
     top = copy_project(tmp)
     with open(os.path.join(top, 'patches', 'series'), 'a') as f:
