@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | rt-on | housekeeping | thread-context | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
+                  rt-vcpus | rt-on | housekeeping | thread-context | census | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
 
 Every check reads the kernel's view of QEMU's threads through
@@ -15,6 +15,7 @@ host CPU 0.
 
 import sys
 
+from census import test_census
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock
 from nonroot import test_nonroot
@@ -31,6 +32,7 @@ def main():
         'rt-on': test_rt_on,
         'housekeeping': test_housekeeping,
         'thread-context': test_thread_context,
+        'census': test_census,
         'refusals': test_refusals,
         'balloon': test_balloon,
         'locked-tcg': test_locked_tcg,
