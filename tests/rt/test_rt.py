@@ -3,12 +3,14 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | census | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
-                  kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot
+                  kvm-hint | preflight-kvm | mem-lock | vcpu-timers | timer-advance-kvm | nonroot |
+                  hugepages
 
 Every check reads the kernel's view of QEMU's threads through
 scripts/qemurt.py's thread snapshot: the policy and rt_priority from
 sched_getscheduler(tid) and sched_getparam(tid), the affinity from
-sched_getaffinity(tid); VmLck from /proc/<pid>/status; and compares
+sched_getaffinity(tid); VmLck from /proc/<pid>/status, guest RAM's huge
+pages from /proc/<pid>/smaps and the host's pool; and compares
 query-rt with it.  vCPUs run on host CPU 1, everything else on
 host CPU 0.
 """
@@ -16,6 +18,7 @@ host CPU 0.
 import sys
 
 from census import test_census
+from hugepages import test_hugepages
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock
 from nonroot import test_nonroot
@@ -46,6 +49,7 @@ def main():
         'vcpu-timers': test_vcpu_timers,
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
+        'hugepages': test_hugepages,
     }
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
         print(f'usage: {sys.argv[0]} {"|".join(tests)}')

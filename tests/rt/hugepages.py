@@ -1,0 +1,145 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Tests of -rt hugepages=: guest RAM on 2 MiB hugetlb pages, locked,
+reported by query-rt; the warning without it; the refusals."""
+
+import contextlib
+import os
+
+import qrt
+from rtlib import GUEST_RAM, RT_ARGS, need_cpus, start_idle
+
+
+HP_SIZE = 2 << 20
+HP_DIR = '/sys/kernel/mm/hugepages/hugepages-2048kB'
+HP_PAGES = GUEST_RAM // HP_SIZE
+HP_ARGS = ['-rt', RT_ARGS[1] + ',hugepages=2M']
+MSG = 'qemu-system-x86_64: -rt: hugepages=2M '
+
+
+def count(name):
+    with open(os.path.join(HP_DIR, name)) as f:
+        return int(f.read())
+
+
+def available():
+    return count('free_hugepages') - count('resv_hugepages')
+
+
+@contextlib.contextmanager
+def reserved(avail):
+    """The host's 2 MiB page pool with avail pages free and unreserved;
+    the old pool size is restored afterwards."""
+    old = count('nr_hugepages')
+    try:
+        want = old - available() + avail
+        with open(os.path.join(HP_DIR, 'nr_hugepages'), 'w') as f:
+            f.write(str(want))
+        if count('nr_hugepages') != want:
+            qrt.skip(f'the kernel gave {count("nr_hugepages")} of {want} '
+                     '2 MiB huge pages (fragmented memory)')
+        yield
+    finally:
+        with open(os.path.join(HP_DIR, 'nr_hugepages'), 'w') as f:
+            f.write(str(old))
+
+
+def ram_mapping(pid):
+    """The smaps fields of the mapping of guest RAM's memfd, in kB."""
+    found, fields = False, {}
+    with open(f'/proc/{pid}/smaps') as f:
+        for line in f:
+            if '/memfd:memory-backend-memfd' in line:
+                found = True
+            elif found and line.startswith('VmFlags:'):
+                fields['VmFlags'] = line.split()[1:]
+                return fields
+            elif found:
+                key, val = line.split(':', 1)
+                fields[key] = int(val.split()[0])
+    qrt.fail(f'no memory-backend-memfd mapping in /proc/{pid}/smaps')
+
+
+def refused(args, msg, what):
+    r = qrt.run_qemu(qrt.base_args('tcg') + args)
+    qrt.check(r.status == 1 and r.err.strip() == msg,
+              f'{what}: exit status {r.status} == 1 and stderr is the one '
+              f'line "{msg}"', r.err)
+
+
+def test_hugepages():
+    need_cpus()
+    if not os.path.isdir(HP_DIR):
+        qrt.skip(f'the host has no 2 MiB huge pages ({HP_DIR})')
+    if os.geteuid() != 0:
+        qrt.skip('reserving huge pages (nr_hugepages) needs root')
+
+    # Without hugepages=: base pages, and the warning.
+    qemu = start_idle('tcg', RT_ARGS)
+    try:
+        info = qemu.qmp.cmd('query-rt')
+    finally:
+        qemu.quit()
+    base = os.sysconf('SC_PAGE_SIZE')
+    qrt.check(info.get('ram-page-size') == base and
+              'ram-not-hugetlb' in info['warnings'],
+              f'-rt: query-rt ram-page-size {info.get("ram-page-size")} == '
+              f'{base}, ram-not-hugetlb in {info["warnings"]}', qemu.stderr())
+    warn = ('qemu-system-x86_64: warning: -rt: guest RAM is on 4 kB pages, '
+            'not huge pages; back it with -rt ...,hugepages=2M')
+    qrt.check(warn in qemu.stderr().splitlines(),
+              f'-rt: stderr has "{warn}"', qemu.stderr())
+
+    refused(['-m', '129M'] + HP_ARGS,
+            MSG + 'needs a RAM size that is a multiple of 2 MiB, not '
+            '129 MiB; change -m', '-m 129M')
+    refused(HP_ARGS + ['-mem-path', '/dev/hugepages'],
+            MSG + 'backs guest RAM itself and cannot be used with '
+            '-mem-path; remove one of them', '-mem-path')
+    refused(HP_ARGS + ['-object', 'memory-backend-ram,id=m0,size=128M',
+                       '-machine', 'memory-backend=m0'],
+            MSG + 'backs guest RAM itself and cannot be used with -machine '
+            'memory-backend=m0; give that backend hugetlb=on,'
+            'hugetlbsize=2M instead', '-machine memory-backend')
+
+    # Too few free pages: one line with both numbers and the fix.
+    with reserved(3):
+        nr, free, resv = (count('nr_hugepages'), count('free_hugepages'),
+                          count('resv_hugepages'))
+        msg = (MSG + f'needs {HP_PAGES} free huge pages of 2048 kB for 128 '
+               'MiB of guest RAM and the host has 3 free; reserve them '
+               f'with: echo {nr + HP_PAGES - 3} > {HP_DIR}/nr_hugepages')
+        refused(HP_ARGS, msg, f'{nr} huge pages, 3 free')
+        qrt.check((count('free_hugepages'), count('resv_hugepages')) ==
+                  (free, resv), f'the refusal left the pool as it was: '
+                  f'{free} free, {resv} reserved')
+
+    # Enough pages: guest RAM on them, populated at startup.
+    with reserved(HP_PAGES + 2):
+        before = count('free_hugepages')
+        qemu = start_idle('tcg', HP_ARGS)
+        try:
+            info = qemu.qmp.cmd('query-rt')
+            hmp = qemu.qmp.cmd('human-monitor-command',
+                               **{'command-line': 'info rt'})
+            ram = ram_mapping(qemu.pid)
+            used = before - count('free_hugepages')
+        finally:
+            qemu.quit()
+        err = qemu.stderr()
+        qrt.check(info.get('ram-page-size') == HP_SIZE and
+                  'ram-not-hugetlb' not in info['warnings'],
+                  f'hugepages=2M: query-rt ram-page-size '
+                  f'{info.get("ram-page-size")} == {HP_SIZE}, no '
+                  f'ram-not-hugetlb in {info["warnings"]}', err)
+        qrt.check(f'guest RAM page size: {HP_SIZE} bytes' in hmp,
+                  'hugepages=2M: info rt shows the page size', hmp)
+        hugetlb = ram.get('Private_Hugetlb', 0) + ram.get('Shared_Hugetlb', 0)
+        qrt.check(ram['Size'] == GUEST_RAM // 1024 and
+                  ram['KernelPageSize'] == 2048 and 'ht' in ram['VmFlags'],
+                  f'hugepages=2M: smaps: {ram["Size"]} kB of guest RAM on '
+                  f'{ram["KernelPageSize"]} kB hugetlb pages '
+                  f'({" ".join(ram["VmFlags"])})', err)
+        qrt.check(hugetlb == GUEST_RAM // 1024 and used == HP_PAGES,
+                  f'hugepages=2M, mem-lock=on: all of guest RAM is resident '
+                  f'at startup ({hugetlb} kB in smaps), {used} huge pages '
+                  f'taken from the pool == {HP_PAGES}', err)
