@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Tests of where -rt puts the threads that KVM runs for the VM: the
+in-kernel PIT's kernel thread kvm-pit/<pid> on vCPU 0's CPU one priority
+above it, KVM's NX huge page recovery worker (a task of QEMU's process
+since Linux 6.13) on the emulator CPUs; and of query-rt's kvm-threads,
+checked against /proc."""
+
+import os
+import shutil
+import tempfile
+
+import qrt
+from rtlib import (
+    EMU_CPU, RT_ARGS, SCHED_FIFO, SCHED_OTHER, VCPU_CPU, expect_refusal,
+    fmt, need_cpus, threads, wait_for)
+
+NX_COMM = 'kvm-nx-lpage-re'
+PIDNS = ['unshare', '--pid', '--fork', '--mount-proc']
+
+
+def kvm_threads(pid):
+    """{tid: (comm, policy, rt_priority, affinity)} of KVM's threads for
+    QEMU @pid as /proc shows them: kvm-pit/<pid> among all processes,
+    the NX worker among QEMU's tasks."""
+    found = {tid: t for tid, t in threads(pid).items() if t[0] == NX_COMM}
+    for entry in os.listdir('/proc'):
+        try:
+            with open(f'/proc/{entry}/comm') as f:
+                comm = f.read().strip()
+        except (OSError, ValueError):
+            continue
+        if comm == f'kvm-pit/{pid}':
+            found.update(threads(int(entry)))
+    return found
+
+
+def check_query_rt(qemu, what):
+    """query-rt's kvm-threads is exactly what /proc says; its threads
+    leave them out.  Returns /proc's view."""
+    info = qemu.qmp.cmd('query-rt')
+    procs = kvm_threads(qemu.pid)
+    got = {t['thread-id']: (t['name'], t['policy'], t['priority'],
+                            set(t['affinity'])) for t in info['kvm-threads']}
+    qrt.check(got == procs, f'{what}: query-rt kvm-threads '
+              f'{sorted(got.items())} == /proc {sorted(procs.items())}',
+              qemu.stderr())
+    listed = {t['thread-id'] for t in info['threads']}
+    qrt.check(not listed & set(procs), f'{what}: query-rt threads leaves '
+              'them out', qemu.stderr())
+    return procs, info
+
+
+def by_name(ts, pid):
+    pit = [t for t in ts.values() if t[0] == f'kvm-pit/{pid}']
+    nx = [t for t in ts.values() if t[0] == NX_COMM]
+    return pit, nx
+
+
+def start(args, accel='kvm'):
+    return qrt.QemuProcess(qrt.base_args(accel) + ['-S'] +
+                           qrt.guest_args('rt-guest', 'mode=0') + args,
+                           accel=accel)
+
+
+def test_kvm_threads():
+    """Under -rt, kvm-pit/<pid> runs on vCPU 0's CPU at fifo 2 (the vCPU
+    has 1) and the NX worker on the emulator CPU before the guest runs;
+    query-rt lists both as /proc shows them, empty under TCG."""
+    need_cpus()
+    qemu = start(RT_ARGS, accel='tcg')
+    try:
+        info = qemu.qmp.cmd('query-rt')
+    finally:
+        qemu.quit()
+    qrt.check(info['kvm-threads'] == [], f'tcg -rt: query-rt kvm-threads '
+              f'{info["kvm-threads"]} == []', qemu.stderr())
+    qrt.require_kvm()
+
+    # Without -rt the kernel places them: the NX worker appears with the
+    # guest's first KVM_RUN.
+    qemu = start([])
+    try:
+        ts, _ = check_query_rt(qemu, 'kvm, paused, no -rt')
+        pit, nx = by_name(ts, qemu.pid)
+        if not pit:
+            qrt.skip(f'KVM created no kvm-pit/{qemu.pid} thread for the '
+                     'in-kernel PIT, so there is nothing to place')
+        print(f'note: no -rt: kvm-pit is {fmt(pit[0])}')
+        qrt.check(not nx, f'kvm, paused, no -rt: no {NX_COMM} task before '
+                  f'the first KVM_RUN ({nx})', qemu.stderr())
+        qemu.qmp.cmd('cont')
+        wait_for(lambda: by_name(kvm_threads(qemu.pid), qemu.pid)[1],
+                 f'the {NX_COMM} task', qemu, timeout=10)
+        ts, _ = check_query_rt(qemu, 'kvm, running, no -rt')
+        print(f'note: no -rt: {NX_COMM} is {fmt(by_name(ts, qemu.pid)[1][0])}')
+    finally:
+        qemu.quit()
+
+    qemu = start(RT_ARGS)
+    try:
+        want_pit = (f'kvm-pit/{qemu.pid}', SCHED_FIFO, 2, {VCPU_CPU})
+        want_nx = (NX_COMM, SCHED_OTHER, 0, {EMU_CPU})
+        for what in ('paused', 'running'):
+            ts, info = check_query_rt(qemu, f'kvm -rt, {what}')
+            pit, nx = by_name(ts, qemu.pid)
+            qrt.check(pit == [want_pit], f'kvm -rt, {what}: kvm-pit is '
+                      f'{[fmt(t) for t in pit]} (expected {fmt(want_pit)})',
+                      qemu.stderr())
+            qrt.check(nx == [want_nx], f'kvm -rt, {what}: {NX_COMM} is '
+                      f'{[fmt(t) for t in nx]} (expected {fmt(want_nx)})',
+                      qemu.stderr())
+            qrt.check('kvm-thread-not-placed' not in info['warnings'],
+                      f'kvm -rt, {what}: no warning {info["warnings"]}')
+            if what == 'paused':
+                tids = sorted(ts)
+                hmp = qemu.qmp.cmd('human-monitor-command',
+                                   **{'command-line': 'info rt'})
+                pit_tid = [t for t in ts if ts[t][0] == want_pit[0]][0]
+                line = (f'  KVM     tid {pit_tid} "{want_pit[0]}": fifo 2 '
+                        f'(reset-on-fork), CPUs {VCPU_CPU}')
+                qrt.check(line in hmp.splitlines(), f'info rt has '
+                          f'"{line}"', hmp)
+                qemu.qmp.cmd('cont')
+                wait_for(lambda: 'rt-guest: idle' in qemu.stdout(),
+                         'the guest to idle', qemu)
+        qrt.check(sorted(ts) == tids, f'kvm -rt: the same threads after '
+                  f'the guest ran ({tids})')
+    finally:
+        qemu.quit()
+
+
+def test_kvm_threads_pidns():
+    """In a PID namespace QEMU cannot see kvm-pit: enforce=on refuses to
+    start, enforce=off warns and still places the NX worker."""
+    need_cpus()
+    qrt.require_kvm()
+    if not shutil.which('unshare') or os.geteuid() != 0:
+        qrt.skip('needs root and unshare(1) for a PID namespace')
+    msg = ('-rt: KVM thread kvm-pit/1 of the in-kernel PIT is not in /proc '
+           '(QEMU may run in a PID namespace); place it from the host')
+    expect_refusal(['-kernel', qrt.guest_path('rt-guest')] + RT_ARGS, msg,
+                   'kvm -rt in a PID namespace', accel='kvm', prefix=PIDNS)
+    # QEMU, pid 1 of its namespace, behind a script that QemuProcess runs.
+    binary = qrt.qemu_binary('kvm')
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-pidns-') as d:
+        wrapper = os.path.join(d, 'qemu-system-x86_64')
+        with open(wrapper, 'w') as f:
+            f.write(f'#!/bin/sh\nexec {" ".join(PIDNS)} {binary} "$@"\n')
+        os.chmod(wrapper, 0o755)
+        os.environ['QEMU_RT_QEMU'] = wrapper
+        try:
+            qemu = start(['-rt', RT_ARGS[1] + ',enforce=off'])
+        finally:
+            os.environ['QEMU_RT_QEMU'] = binary
+        try:
+            info = qemu.qmp.cmd('query-rt')
+        finally:
+            qemu.quit()
+    got = [(t['name'], t['policy'], t['priority'], t['affinity'])
+           for t in info['kvm-threads']]
+    want = [(NX_COMM, 'other', 0, [EMU_CPU])]
+    qrt.check(got == want, f'kvm -rt,enforce=off in a PID namespace: '
+              f'kvm-threads {got} == {want}', qemu.stderr())
+    qrt.check('kvm-thread-not-placed' in info['warnings'],
+              f'kvm -rt,enforce=off in a PID namespace: warning '
+              f'kvm-thread-not-placed in {info["warnings"]}', qemu.stderr())
+    qrt.check('warning: ' + msg in qemu.stderr(), 'the warning says why',
+              qemu.stderr())
