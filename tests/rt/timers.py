@@ -1,9 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Tests of timer-advance: a halted real-time TCG vCPU runs its own
-timers; refused under KVM."""
+timers; refused under KVM; stop/cont, savevm/loadvm and migration with
+its timer pending."""
+
+import os
+import re
+import tempfile
+import time
 
 import qrt
-from rtlib import RT_ARGS, TIMER_ADVANCE_DEFAULT, expect_refusal, need_cpus
+from rtlib import (RT_ARGS, TIMER_ADVANCE_DEFAULT, expect_refusal, need_cpus,
+                   wait_for)
 
 
 def test_vcpu_timers():
@@ -52,3 +59,115 @@ def test_timer_advance_kvm():
                    "qemu-system-x86_64: -rt: timer-advance applies to TCG "
                    "only; with KVM the guest's timers do not run in QEMU, "
                    "remove it", 'timer-advance under KVM', accel='kvm')
+
+
+# offsetof(per, seen) in tests/guest/timer-latency.c: the count of period
+# starts its periodic mode has seen, after bool, uint32_t and 5 uint64_t.
+SEEN_OFFSET = 48
+# Guest periods at 1 kHz: enough to outlast every step below.
+VMSTATE_PERIODS = 5000
+
+
+def seen_address():
+    r = qrt.run(['nm', qrt.guest_path('timer-latency')], timeout=30)
+    m = re.search(r'^([0-9a-f]+) b per$', r.out, re.M)
+    qrt.check(m is not None, 'timer-latency.elf has the symbol per', r.err)
+    return int(m.group(1), 16) + SEEN_OFFSET
+
+
+def hmp(qemu, line):
+    return qemu.qmp.cmd('human-monitor-command', **{'command-line': line})
+
+
+def ticks(qemu, addr):
+    return int(hmp(qemu, f'xp /1gx {addr:#x}').split()[-1], 16)
+
+
+def expect_ticking(qemu, addr, what):
+    """The guest's tick count moves: at least a tenth of its 1 kHz rate
+    over 0.2 s, wherever the host puts the vCPU."""
+    wait_for(lambda: qemu.qmp.cmd('query-status')['status'] == 'running',
+             f'{what}: the guest running', qemu, timeout=10)
+    before = ticks(qemu, addr)
+    time.sleep(0.2)
+    after = ticks(qemu, addr)
+    qrt.check(after - before >= 20, f'{what}: the guest ticks, {before} -> '
+              f'{after}', qemu.stderr())
+
+
+def wait_job(qemu, job):
+    wait_for(lambda: any(j['id'] == job and j['status'] == 'concluded'
+                         for j in qemu.qmp.cmd('query-jobs')),
+             f'job {job}', qemu, timeout=10)
+    err = [j.get('error') for j in qemu.qmp.cmd('query-jobs')
+           if j['id'] == job]
+    qemu.qmp.cmd('job-dismiss', id=job)
+    qrt.check(err == [None], f'job {job} succeeded', qemu.stderr())
+
+
+def add_qcow2(qemu, path):
+    """A new qcow2 image at @path as node 'disk', for savevm, made by QEMU
+    itself (blockdev-create), so no qemu-img is needed."""
+    qemu.qmp.cmd('blockdev-create', **{'job-id': 'mkfile', 'options': {
+        'driver': 'file', 'filename': path, 'size': 0}})
+    wait_job(qemu, 'mkfile')
+    qemu.qmp.cmd('blockdev-add', driver='file', filename=path,
+                 **{'node-name': 'file'})
+    qemu.qmp.cmd('blockdev-create', **{'job-id': 'mkqcow2', 'options': {
+        'driver': 'qcow2', 'file': 'file', 'size': 16 << 20}})
+    wait_job(qemu, 'mkqcow2')
+    qemu.qmp.cmd('blockdev-add', driver='qcow2', file='file',
+                 **{'node-name': 'disk'})
+
+
+def migrate(src, args, sock, what):
+    dst = qrt.QemuProcess(args + ['-incoming', f'unix:{sock}'])
+    src.qmp.cmd('migrate', uri=f'unix:{sock}')
+    wait_for(lambda: src.qmp.cmd('query-migrate').get('status') in
+             ('completed', 'failed'), f'{what}: migration', src, timeout=10)
+    status = src.qmp.cmd('query-migrate')['status']
+    qrt.check(status == 'completed', f'{what}: migration {status}',
+              src.stderr() + dst.stderr())
+    src.quit()
+    return dst
+
+
+def test_vcpu_timers_vmstate():
+    """stop/cont, savevm/loadvm and migration of an -rt TCG guest whose
+    halted vCPU has its periodic APIC timer pending: nothing hangs (every
+    QMP command answers within its time-out), the tick goes on after each
+    step, and the guest accounts for every period at the end."""
+    need_cpus()
+    addr = seen_address()
+    args = qrt.base_args('tcg') + \
+        qrt.guest_args('timer-latency', f'samples={VMSTATE_PERIODS} '
+                       'interval=1000 mode=3') + RT_ARGS
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-vmstate-') as tmp:
+        qemu = qrt.QemuProcess(args)
+        try:
+            expect_ticking(qemu, addr, 'start')
+            for _ in range(1000):
+                qemu.qmp.cmd('stop')
+                qemu.qmp.cmd('cont')
+            expect_ticking(qemu, addr, 'after 1000 stop/cont')
+            add_qcow2(qemu, os.path.join(tmp, 'disk.qcow2'))
+            for i in range(3):
+                out = hmp(qemu, f'savevm s{i}') + hmp(qemu, f'loadvm s{i}')
+                qrt.check(out == '', f'savevm/loadvm s{i}: no error '
+                          f'{out!r}', qemu.stderr())
+                expect_ticking(qemu, addr, f'after savevm/loadvm s{i}')
+            for i in range(3):
+                qemu = migrate(qemu, args, os.path.join(tmp, f'mig{i}'),
+                               f'migration {i + 1}')
+                expect_ticking(qemu, addr, f'after migration {i + 1}')
+            qemu.proc.wait(VMSTATE_PERIODS / 1000 + 20)
+        finally:
+            qemu.kill()
+        r = qrt.Result(qemu.cmd, qemu.proc.returncode, qemu.stdout(),
+                       qemu.stderr())
+    qrt.expect_guest_pass(r, 'vmstate tick')
+    res = qrt.guest_result(r, 'vmstate tick')
+    qrt.check(res['periods'] >= VMSTATE_PERIODS and
+              res['samples'] + res['lost'] == res['periods'],
+              f'vmstate tick: {res["samples"]} delivered + {res["lost"]} '
+              f'lost == {res["periods"]} periods', r.out)
