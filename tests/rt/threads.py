@@ -183,8 +183,9 @@ REFUSALS = [
      'priority 3, or the emulator threads preempt the vCPUs'),
     ('malformed list',
      ['-rt', 'vcpu-cpus=1-,emulator-cpus=0'],
-     'qemu-system-x86_64: -rt: vcpu-cpus=1- is not a CPU number or range '
-     'N-M; give a list by repeating the key: vcpu-cpus=1,vcpu-cpus=4-5'),
+     "qemu-system-x86_64: -rt vcpu-cpus=1-,emulator-cpus=0: Parameter "
+     "'vcpu-cpus' expects a uint64 value or range; -rt help lists the "
+     "options and their values"),
     ('comma list',
      ['-rt', 'vcpu-cpus=1,2,emulator-cpus=0'],
      "qemu-system-x86_64: -rt vcpu-cpus=1,2,emulator-cpus=0: Invalid "
@@ -195,7 +196,14 @@ REFUSALS = [
      "Invalid parameter 'mlock'"),
     ('bad policy',
      ['-rt', 'vcpu-cpus=1,emulator-cpus=0,policy=other'],
-     "qemu-system-x86_64: -rt: policy=other is not 'fifo' or 'rr'"),
+     "qemu-system-x86_64: -rt vcpu-cpus=1,emulator-cpus=0,policy=other: "
+     "Parameter 'policy' does not accept value 'other'; -rt help lists the "
+     "options and their values"),
+    ('bad policy, JSON form',
+     ['-rt', '{"vcpu-cpus": [1], "emulator-cpus": [0], "policy": "other"}'],
+     'qemu-system-x86_64: -rt {"vcpu-cpus": [1], "emulator-cpus": [0], '
+     '"policy": "other"}: Parameter \'policy\' does not accept value '
+     '\'other\'; -rt help lists the options and their values'),
     ('rt-vcpus out of range',
      ['-rt', 'vcpu-cpus=1,emulator-cpus=0,rt-vcpus=1'],
      'qemu-system-x86_64: -rt: rt-vcpus lists vCPU 1, but the guest has '
