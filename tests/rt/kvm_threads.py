@@ -7,12 +7,15 @@ checked against /proc."""
 
 import os
 import shutil
+import stat
+import subprocess
 import tempfile
 
 import qrt
+from nonroot import setpriv
 from rtlib import (
-    EMU_CPU, RT_ARGS, SCHED_FIFO, SCHED_OTHER, VCPU_CPU, expect_refusal,
-    fmt, need_cpus, threads, wait_for)
+    EMU_CPU, NOBODY, RT_ARGS, SCHED_FIFO, SCHED_OTHER, VCPU_CPU,
+    expect_refusal, fmt, need_cpus, threads, wait_for)
 
 NX_COMM = 'kvm-nx-lpage-re'
 PIDNS = ['unshare', '--pid', '--fork', '--mount-proc']
@@ -34,19 +37,23 @@ def kvm_threads(pid):
     return found
 
 
-def check_query_rt(qemu, what):
+def compare(info, procs, what, err):
     """query-rt's kvm-threads is exactly what /proc says; its threads
-    leave them out.  Returns /proc's view."""
-    info = qemu.qmp.cmd('query-rt')
-    procs = kvm_threads(qemu.pid)
+    leave them out."""
     got = {t['thread-id']: (t['name'], t['policy'], t['priority'],
                             set(t['affinity'])) for t in info['kvm-threads']}
     qrt.check(got == procs, f'{what}: query-rt kvm-threads '
-              f'{sorted(got.items())} == /proc {sorted(procs.items())}',
-              qemu.stderr())
+              f'{sorted(got.items())} == /proc {sorted(procs.items())}', err)
     listed = {t['thread-id'] for t in info['threads']}
     qrt.check(not listed & set(procs), f'{what}: query-rt threads leaves '
-              'them out', qemu.stderr())
+              'them out', err)
+
+
+def check_query_rt(qemu, what):
+    """compare() for a running QEMU; returns (/proc's view, query-rt)."""
+    info = qemu.qmp.cmd('query-rt')
+    procs = kvm_threads(qemu.pid)
+    compare(info, procs, what, qemu.stderr())
     return procs, info
 
 
@@ -166,3 +173,86 @@ def test_kvm_threads_pidns():
               f'kvm-thread-not-placed in {info["warnings"]}', qemu.stderr())
     qrt.check('warning: ' + msg in qemu.stderr(), 'the warning says why',
               qemu.stderr())
+
+
+def nonroot_query(d, caps, what):
+    """(query-rt, stderr, kvm_threads() of /proc) of QEMU run as nobody
+    with @caps on the KVM device node of @d, -rt enforce=off, paused."""
+    qmp_path = os.path.join(d, f'qmp-{len(os.listdir(d))}.sock')
+    args = qrt.base_args('kvm') + [
+        '-S', '-kernel', os.path.join(d, 'rt-guest.elf'), '-append',
+        'mode=0', '-qmp', f'unix:{qmp_path},server=on,wait=off',
+        '-rt', RT_ARGS[1] + ',enforce=off']
+    args[args.index('-accel') + 1] = f'kvm,device={d}/kvm'
+    err = tempfile.TemporaryFile(mode='w+')
+    proc = subprocess.Popen(
+        setpriv(caps, 0, 0) + [os.path.join(d, 'qemu-system-x86_64')] + args,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+        cwd=d)
+    try:
+        qmp = qrt.QMP(qmp_path)
+    except (qrt.TestFailure, OSError) as e:
+        proc.kill()
+        proc.wait()
+        err.seek(0)
+        qrt.fail(f'{what}: QEMU did not start: {e}', err.read())
+    try:
+        info = qmp.cmd('query-rt')
+        procs = kvm_threads(proc.pid)
+    finally:
+        try:
+            qmp.cmd('quit')
+        except (qrt.TestFailure, OSError):
+            pass
+        proc.wait(30)
+        qmp.close()
+    err.seek(0)
+    return info, err.read(), procs, proc.pid
+
+
+def test_kvm_threads_nonroot():
+    """kvm-pit belongs to root: QEMU as nobody places it with
+    CAP_SYS_NICE, and without it warns kvm-thread-not-placed, naming the
+    capability, while it still places the NX worker of its own process."""
+    need_cpus()
+    qrt.require_kvm()
+    if os.geteuid() != 0 or not shutil.which('setpriv'):
+        qrt.skip('the non-root KVM tests switch users and need root and '
+                 'setpriv(1)')
+    with qrt.reachable_copy([qrt.qemu_binary('kvm'),
+                             qrt.guest_path('rt-guest')]) as d:
+        # nobody's own node of the KVM device, as /dev/kvm is root's.
+        node = os.path.join(d, 'kvm')
+        os.mknod(node, stat.S_IFCHR | 0o600, os.stat('/dev/kvm').st_rdev)
+        os.chown(node, NOBODY, NOBODY)
+        what = 'nobody with CAP_SYS_NICE and CAP_IPC_LOCK'
+        info, err, procs, pid = nonroot_query(d, ['sys_nice', 'ipc_lock'],
+                                              what)
+        got = sorted(procs.values(), key=lambda t: t[0])
+        want = [(NX_COMM, SCHED_OTHER, 0, {EMU_CPU}),
+                (f'kvm-pit/{pid}', SCHED_FIFO, 2, {VCPU_CPU})]
+        qrt.check(got == want, f'{what}: KVM\'s threads {got} == {want}',
+                  err)
+        compare(info, procs, what, err)
+        qrt.check('kvm-thread-not-placed' not in info['warnings'],
+                  f'{what}: no warning kvm-thread-not-placed', err)
+
+        what = 'nobody with CAP_IPC_LOCK only, enforce=off'
+        info, err, procs, pid = nonroot_query(d, ['ipc_lock'], what)
+        compare(info, procs, what, err)
+        pit = [(tid, t) for tid, t in procs.items() if t[0] != NX_COMM]
+        nx = [t for t in procs.values() if t[0] == NX_COMM]
+        # A kernel thread starts with the affinity of kthreadd (pid 2).
+        want = (f'kvm-pit/{pid}', SCHED_OTHER, 0, os.sched_getaffinity(2))
+        qrt.check(len(pit) == 1 and pit[0][1] == want, f'{what}: kvm-pit '
+                  f'stays where the kernel put it ({pit}, expected '
+                  f'{fmt(want)})', err)
+        qrt.check(nx == [(NX_COMM, SCHED_OTHER, 0, {EMU_CPU})],
+                  f'{what}: {NX_COMM} is placed ({nx})', err)
+        qrt.check('kvm-thread-not-placed' in info['warnings'],
+                  f'{what}: warning kvm-thread-not-placed in '
+                  f'{info["warnings"]}', err)
+        msg = (f'warning: -rt: KVM thread kvm-pit/{pid}: setting the CPU '
+               f'affinity of thread {pit[0][0]} failed: Operation not '
+               'permitted; it needs CAP_SYS_NICE')
+        qrt.check(msg in err, f'{what}: stderr has "{msg}"', err)

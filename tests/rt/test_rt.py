@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | census | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
-                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | mem-lock | vcpu-timers | timer-advance-kvm | nonroot |
+                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | vcpu-timers | timer-advance-kvm | nonroot |
                   hugepages
 
 Every check reads the kernel's view of QEMU's threads through
@@ -19,7 +19,7 @@ import sys
 
 from census import test_census
 from hugepages import test_hugepages
-from kvm_threads import test_kvm_threads, test_kvm_threads_pidns
+from kvm_threads import test_kvm_threads, test_kvm_threads_nonroot, test_kvm_threads_pidns
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock
 from nonroot import test_nonroot
@@ -49,6 +49,7 @@ def main():
         'preflight-kvm': test_preflight_kvm,
         'kvm-threads': test_kvm_threads,
         'kvm-threads-pidns': test_kvm_threads_pidns,
+        'kvm-threads-nonroot': test_kvm_threads_nonroot,
         'vcpu-timers': test_vcpu_timers,
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
