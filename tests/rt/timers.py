@@ -163,6 +163,7 @@ def test_vcpu_timers_vmstate():
             qemu.proc.wait(VMSTATE_PERIODS / 1000 + 20)
         finally:
             qemu.kill()
+            qemu.qmp.close()
         r = qrt.Result(qemu.cmd, qemu.proc.returncode, qemu.stdout(),
                        qemu.stderr())
     qrt.expect_guest_pass(r, 'vmstate tick')
