@@ -21,7 +21,7 @@ def case_run():
         qrt.skip('host CPUs 0 and 1 are not both available')
     qemu = qrt.qemu_binary('tcg')
     r = qrt.run([BENCH, f'a={qemu}', f'b={qemu}', '--rates', '1000',
-                 '--advances', 'default,0', '--repeat', '2', '--window',
+                 '--advances', 'default,0', '--repeat', '1', '--window',
                  '0.5', '--warmup', '0.2', '--timer-guest',
                  qrt.guest_path('timer-latency')], timeout=120)
     qrt.check(r.status == 0, f'bench-timer-cost exits 0 ({r.status})', r.err)
@@ -36,7 +36,7 @@ def case_run():
         qrt.check(0 <= lo <= med <= hi <= 100,
                   f'{m.group(1)} {m.group(3)}: vCPU CPU % {lo} <= {med} <= '
                   f'{hi} within 0-100', r.out)
-    qrt.check(re.search(r'^\d of 8 runs saw a build', r.out, re.M)
+    qrt.check(re.search(r'^\d of 4 runs saw a build', r.out, re.M)
               is not None, 'the host sharing is reported', r.out)
 
 
