@@ -135,6 +135,19 @@ def test_kvm_threads():
     finally:
         qemu.quit()
 
+    # vCPU 0 for housekeeping: kvm-pit follows it to the emulator CPU and
+    # keeps SCHED_OTHER, as vCPU 0 does.
+    qemu = start(['-smp', '2', '-rt', RT_ARGS[1] + ',rt-vcpus=1'])
+    try:
+        ts, _ = check_query_rt(qemu, 'kvm -rt rt-vcpus=1, paused')
+    finally:
+        qemu.quit()
+    got = sorted(ts.values(), key=lambda t: t[0])
+    want = [(NX_COMM, SCHED_OTHER, 0, {EMU_CPU}),
+            (f'kvm-pit/{qemu.pid}', SCHED_OTHER, 0, {EMU_CPU})]
+    qrt.check(got == want, f'kvm -rt rt-vcpus=1: KVM\'s threads {got} == '
+              f'{want}', qemu.stderr())
+
 
 def test_kvm_threads_pidns():
     """In a PID namespace QEMU cannot see kvm-pit: enforce=on refuses to
