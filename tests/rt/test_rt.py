@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | rt-on | housekeeping | thread-context | census | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
+                  rt-vcpus | rt-on | housekeeping | thread-context | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | vcpu-timers | vcpu-timers-vmstate | timer-advance-kvm | nonroot |
                   hugepages
 
@@ -18,6 +18,7 @@ host CPU 0.
 import sys
 
 from census import test_census
+from hotplug import test_hotplug
 from hugepages import test_hugepages
 from kvm_threads import test_kvm_threads, test_kvm_threads_nonroot, test_kvm_threads_pidns
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
@@ -37,6 +38,7 @@ def main():
         'housekeeping': test_housekeeping,
         'thread-context': test_thread_context,
         'census': test_census,
+        'hotplug': test_hotplug,
         'refusals': test_refusals,
         'balloon': test_balloon,
         'locked-tcg': test_locked_tcg,

@@ -554,17 +554,4 @@ def test_refusals():
     qrt.check(r.status == 1 and 'rt-guest: started' in r.out and
               'error' not in r.err.lower(),
               'rt-vcpus=0: vCPU 1 shares the emulator CPU', r.err)
-    # Hot-plugging a vCPU that has no host CPU is refused.
-    qemu = qrt.QemuProcess(qrt.base_args('tcg') + [
-        '-smp', '1,maxcpus=2', '-S'] + RT_ARGS)
-    try:
-        resp = qemu.qmp.raw('device_add', driver='qemu64-x86_64-cpu',
-                            id='cpu1', **{'socket-id': 1, 'core-id': 0,
-                                          'thread-id': 0})
-        want = ('-rt: real-time vCPU 1 of maxcpus=2 has no host CPU; list '
-                'one in vcpu-cpus for every possible real-time vCPU, or '
-                'leave it out of rt-vcpus, to hot-plug vCPUs')
-        qrt.check(resp.get('error', {}).get('desc') == want,
-                  f'vCPU hotplug refused: {resp}', qemu.stderr())
-    finally:
-        qemu.quit()
+    # Hot-plugging a vCPU: tests/rt/hotplug.py.
