@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """Tests of timer-advance: a halted real-time TCG vCPU runs its own
-timers; refused under KVM; stop/cont, savevm/loadvm and migration with
-its timer pending."""
+timers, and only those; refused under KVM; stop/cont, savevm/loadvm and
+migration with its timer pending."""
 
 import os
 import re
@@ -9,8 +9,8 @@ import tempfile
 import time
 
 import qrt
-from rtlib import (RT_ARGS, TIMER_ADVANCE_DEFAULT, expect_refusal, need_cpus,
-                   wait_for)
+from rtlib import (EMU_CPU, RT_ARGS, TIMER_ADVANCE_DEFAULT, VCPU_CPU,
+                   expect_refusal, need_cpus, wait_for)
 
 
 def test_vcpu_timers():
@@ -170,3 +170,41 @@ def test_vcpu_timers_vmstate():
                       f'its {VMSTATE_PERIODS} periods', qemu.stdout())
         finally:
             qemu.quit()
+
+
+def cpu_ticks(pid, tid):
+    """utime + stime of thread @tid of @pid, in clock ticks."""
+    with open(f'/proc/{pid}/task/{tid}/stat') as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_vcpu_timers_own():
+    """A halted real-time vCPU waits for its own timers only: with vCPU 0
+    (housekeeping, on the emulator CPU) ticking at 10 kHz, real-time
+    vCPU 1, an AP the guest never starts, takes no CPU time.  Polling
+    the main loop's timers, as rt/0011 first did, it took half its CPU."""
+    need_cpus()
+    addr = seen_address()
+    args = qrt.base_args('tcg') + ['-smp', '2'] + \
+        qrt.guest_args('timer-latency', 'samples=1000000 interval=100 '
+                       'mode=3') + \
+        ['-rt', f'vcpu-cpus={EMU_CPU},vcpu-cpus={VCPU_CPU},'
+         f'emulator-cpus={EMU_CPU},rt-vcpus=1']
+    qemu = qrt.QemuProcess(args)
+    try:
+        cpus = {c['cpu-index']: c['thread-id']
+                for c in qemu.qmp.cmd('query-cpus-fast')}
+        expect_ticking(qemu, addr, 'vCPU 0 at 10 kHz')
+        before = cpu_ticks(qemu.pid, cpus[1])
+        start = ticks(qemu, addr)
+        time.sleep(1)
+        used = cpu_ticks(qemu.pid, cpus[1]) - before
+        end = ticks(qemu, addr)
+    finally:
+        qemu.quit()
+    qrt.check(end - start >= 1000, f'vCPU 0 ticked {end - start} times in '
+              '1 s (at least a tenth of 10 kHz)', qemu.stderr())
+    hz = os.sysconf('SC_CLK_TCK')
+    qrt.check(used * 100 <= 2 * hz, f'halted real-time vCPU 1 used {used} of '
+              f'{hz} clock ticks in 1 s (at most 2 %)', qemu.stderr())
