@@ -38,6 +38,14 @@ def case_run():
                   f'{hi} within 0-100', r.out)
     qrt.check(re.search(r'^\d of 4 runs saw a build', r.out, re.M)
               is not None, 'the host sharing is reported', r.out)
+    r = qrt.run([BENCH, f'a={qemu}', '--ap', '--rates', '1000',
+                 '--advances', '0', '--repeat', '1', '--window', '0.5',
+                 '--warmup', '0.2', '--timer-guest',
+                 qrt.guest_path('timer-latency')], timeout=60)
+    qrt.check(r.status == 0 and '| QEMU | tick | timer-advance | halted '
+              'real-time AP CPU % | main thread CPU % |' in r.out and
+              re.search(r'^\| a \| 1 kHz \| 0 \| ', r.out, re.M),
+              '--ap measures the halted real-time AP', r.out + r.err)
 
 
 def expect_error(args, text):
