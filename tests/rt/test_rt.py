@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
-                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | vcpu-timers | vcpu-timers-vmstate | timer-advance-kvm | nonroot |
+                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | timer-advance-kvm | nonroot |
                   hugepages
 
 Every check reads the kernel's view of QEMU's threads through
@@ -25,7 +25,7 @@ from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_prefli
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock
 from nonroot import test_nonroot
 from threads import test_housekeeping, test_placement, test_refusals, test_rt_on, test_rt_vcpus, test_thread_context
-from timers import test_timer_advance_kvm, test_vcpu_timers, test_vcpu_timers_vmstate
+from timers import test_timer_advance_kvm, test_vcpu_timers, test_vcpu_timers_own, test_vcpu_timers_vmstate
 
 
 def main():
@@ -54,6 +54,7 @@ def main():
         'kvm-threads-nonroot': test_kvm_threads_nonroot,
         'vcpu-timers': test_vcpu_timers,
         'vcpu-timers-vmstate': test_vcpu_timers_vmstate,
+        'vcpu-timers-own': test_vcpu_timers_own,
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
         'hugepages': test_hugepages,
