@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
-"""Tests of -rt hugepages=: guest RAM on 2 MiB hugetlb pages, locked,
-reported by query-rt; the warning without it; the refusals."""
+"""Tests of -rt hugepages=: guest RAM on 2 MiB and 1 GiB hugetlb pages,
+locked, reported by query-rt; the warning without it; the refusals."""
 
 import contextlib
 import os
@@ -11,35 +11,36 @@ from rtlib import GUEST_RAM, RT_ARGS, need_cpus, start_idle
 
 HP_SIZE = 2 << 20
 HP_DIR = '/sys/kernel/mm/hugepages/hugepages-2048kB'
+GP_DIR = '/sys/kernel/mm/hugepages/hugepages-1048576kB'
 HP_PAGES = GUEST_RAM // HP_SIZE
 HP_ARGS = ['-rt', RT_ARGS[1] + ',hugepages=2M']
 MSG = 'qemu-system-x86_64: -rt: hugepages=2M '
 
 
-def count(name):
-    with open(os.path.join(HP_DIR, name)) as f:
+def count(name, d=HP_DIR):
+    with open(os.path.join(d, name)) as f:
         return int(f.read())
 
 
-def available():
-    return count('free_hugepages') - count('resv_hugepages')
+def available(d=HP_DIR):
+    return count('free_hugepages', d) - count('resv_hugepages', d)
 
 
 @contextlib.contextmanager
-def reserved(avail):
-    """The host's 2 MiB page pool with avail pages free and unreserved;
-    the old pool size is restored afterwards."""
-    old = count('nr_hugepages')
+def reserved(avail, d=HP_DIR):
+    """The host's page pool of directory d with avail pages free and
+    unreserved; the old pool size is restored afterwards."""
+    old = count('nr_hugepages', d)
     try:
-        want = old - available() + avail
-        with open(os.path.join(HP_DIR, 'nr_hugepages'), 'w') as f:
+        want = old - available(d) + avail
+        with open(os.path.join(d, 'nr_hugepages'), 'w') as f:
             f.write(str(want))
-        if count('nr_hugepages') != want:
-            qrt.skip(f'the kernel gave {count("nr_hugepages")} of {want} '
-                     '2 MiB huge pages (fragmented memory)')
+        if count('nr_hugepages', d) != want:
+            qrt.skip(f'the kernel gave {count("nr_hugepages", d)} of {want} '
+                     f'huge pages of {d} (fragmented memory)')
         yield
     finally:
-        with open(os.path.join(HP_DIR, 'nr_hugepages'), 'w') as f:
+        with open(os.path.join(d, 'nr_hugepages'), 'w') as f:
             f.write(str(old))
 
 
@@ -143,3 +144,36 @@ def test_hugepages():
                   f'hugepages=2M, mem-lock=on: all of guest RAM is resident '
                   f'at startup ({hugetlb} kB in smaps), {used} huge pages '
                   f'taken from the pool == {HP_PAGES}', err)
+
+
+def test_hugepages_1g():
+    """hugepages=1G: a 1 GiB guest on one 1 GiB page."""
+    need_cpus()
+    if not os.path.isdir(GP_DIR):
+        qrt.skip(f'the host has no 1 GiB huge pages ({GP_DIR})')
+    if os.geteuid() != 0:
+        qrt.skip('reserving huge pages (nr_hugepages) needs root')
+    args = ['-m', '1G', '-rt', RT_ARGS[1] + ',hugepages=1G']
+    refused(['-m', '1536M'] + args[2:], 'qemu-system-x86_64: -rt: '
+            'hugepages=1G needs a RAM size that is a multiple of 1024 MiB, not '
+            '1536 MiB; change -m', '-m 1536M')
+    with reserved(1, GP_DIR):
+        before = count('free_hugepages', GP_DIR)
+        qemu = start_idle('tcg', args)
+        try:
+            info = qemu.qmp.cmd('query-rt')
+            ram = ram_mapping(qemu.pid)
+            used = before - count('free_hugepages', GP_DIR)
+        finally:
+            qemu.quit()
+        err = qemu.stderr()
+        qrt.check(info.get('ram-page-size') == 1 << 30 and
+                  'ram-not-hugetlb' not in info['warnings'],
+                  f'hugepages=1G: query-rt ram-page-size '
+                  f'{info.get("ram-page-size")} == {1 << 30}, no '
+                  f'ram-not-hugetlb in {info["warnings"]}', err)
+        qrt.check(ram['Size'] == 1 << 20 and
+                  ram['KernelPageSize'] == 1 << 20 and used == 1,
+                  f'hugepages=1G: smaps: {ram["Size"]} kB on '
+                  f'{ram["KernelPageSize"]} kB pages, {used} page taken '
+                  'from the pool == 1', err)

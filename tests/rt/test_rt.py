@@ -4,7 +4,7 @@
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | timer-advance-kvm | nonroot |
-                  hugepages
+                  hugepages | hugepages-1g
 
 Every check reads the kernel's view of QEMU's threads through
 scripts/qemurt.py's thread snapshot: the policy and rt_priority from
@@ -19,7 +19,7 @@ import sys
 
 from census import test_census
 from hotplug import test_hotplug
-from hugepages import test_hugepages
+from hugepages import test_hugepages, test_hugepages_1g
 from kvm_threads import test_kvm_threads, test_kvm_threads_nonroot, test_kvm_threads_pidns
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock
@@ -58,6 +58,7 @@ def main():
         'timer-advance-kvm': test_timer_advance_kvm,
         'nonroot': test_nonroot,
         'hugepages': test_hugepages,
+        'hugepages-1g': test_hugepages_1g,
     }
     if len(sys.argv) != 2 or sys.argv[1] not in tests:
         print(f'usage: {sys.argv[0]} {"|".join(tests)}')
