@@ -160,3 +160,35 @@ def test_discard():
     r = qrt.run_guest('rt-guest', extra=VIRTIO_MEM + dev, append='mode=2')
     qrt.check(r.status == 1 and 'rt-guest: started' in r.out,
               'virtio-mem without -rt', r.err)
+
+
+def ram_vmflags(pid):
+    """VmFlags of the mapping of guest RAM (GUEST_RAM bytes) in smaps."""
+    size = None
+    with open(f'/proc/{pid}/smaps') as f:
+        for line in f:
+            if line.startswith('Size:'):
+                size = int(line.split()[1]) * 1024
+            elif line.startswith('VmFlags:') and size == GUEST_RAM:
+                return line.split()[1:]
+    qrt.fail(f'no mapping of {GUEST_RAM} bytes in /proc/{pid}/smaps')
+
+
+def test_mem_merge():
+    """-rt turns KSM merging of guest RAM off (madvise MERGEABLE, 'mg' in
+    smaps), as libvirt's <nosharepages/>; -machine mem-merge=on wins."""
+    need_cpus()
+    cases = [([], True, 'without -rt'),
+             (RT_ARGS, False, '-rt'),
+             (RT_ARGS + ['-machine', 'mem-merge=on'], True,
+              '-rt -machine mem-merge=on')]
+    for extra, merge, what in cases:
+        qemu = start_idle('tcg', extra)
+        try:
+            flags = ram_vmflags(qemu.pid)
+        finally:
+            status = qemu.quit()
+        qrt.check(('mg' in flags) == merge and status == 0,
+                  f'{what}: guest RAM is {"" if merge else "not "}mergeable '
+                  f'(VmFlags {" ".join(flags)}), QEMU quit with {status}',
+                  qemu.stderr())
