@@ -2,6 +2,8 @@
 """Tests of -rt's memory: locking, the balloon and discard refused, the
 bound on what TCG locks."""
 
+import os
+
 import qrt
 from kvm import cpu_props
 from rtlib import (
@@ -192,3 +194,25 @@ def test_mem_merge():
                   f'{what}: guest RAM is {"" if merge else "not "}mergeable '
                   f'(VmFlags {" ".join(flags)}), QEMU quit with {status}',
                   qemu.stderr())
+
+
+def test_numa_bind():
+    """A RAM backend bound to host node 0 (libvirt's <numatune> strict,
+    Nova's NUMA topology) under -rt: bound, and locked there."""
+    need_cpus()
+    if not os.path.isdir('/sys/devices/system/node/node0'):
+        qrt.skip('the host has no NUMA node 0 in /sys/devices/system/node')
+    qemu = start_idle('tcg', RT_ARGS + [
+        '-object', f'memory-backend-memfd,id=m0,size={GUEST_RAM},'
+        'host-nodes=0,policy=bind', '-machine', 'memory-backend=m0'])
+    try:
+        with open(f'/proc/{qemu.pid}/numa_maps') as f:
+            ram = [l.split() for l in f if 'memory-backend-memfd' in l]
+    finally:
+        status = qemu.quit()
+    pages = GUEST_RAM // os.sysconf('SC_PAGE_SIZE')
+    qrt.check(len(ram) == 1 and ram[0][1] == 'bind:0' and
+              f'N0={pages}' in ram[0] and status == 0,
+              f'host-nodes=0,policy=bind: numa_maps of guest RAM '
+              f'{ram} has bind:0 and N0={pages}, QEMU quit with {status}',
+              qemu.stderr())

@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
-                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | timer-advance-kvm | nonroot |
+                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | numa-bind | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | timer-advance-kvm | nonroot |
                   hugepages | hugepages-1g
 
 Every check reads the kernel's view of QEMU's threads through
@@ -22,7 +22,7 @@ from hotplug import test_hotplug
 from hugepages import test_hugepages, test_hugepages_1g
 from kvm_threads import test_kvm_threads, test_kvm_threads_nonroot, test_kvm_threads_pidns
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
-from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock, test_mem_merge
+from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock, test_mem_merge, test_numa_bind
 from nonroot import test_nonroot
 from threads import test_housekeeping, test_placement, test_refusals, test_rt_on, test_rt_vcpus, test_thread_context
 from timers import test_timer_advance_kvm, test_vcpu_timers, test_vcpu_timers_own, test_vcpu_timers_vmstate
@@ -49,6 +49,7 @@ def main():
         'kvm-hint': test_kvm_hint,
         'mem-lock': test_mem_lock,
         'mem-merge': test_mem_merge,
+        'numa-bind': test_numa_bind,
         'preflight-kvm': test_preflight_kvm,
         'kvm-threads': test_kvm_threads,
         'kvm-threads-pidns': test_kvm_threads_pidns,
