@@ -14,7 +14,12 @@
  *   mode=3  print the guest's view of the CPU properties that -rt
  *           defaults: the PMU version of CPUID leaf 0xa (0 without a
  *           PMU), KVM_HINTS_REALTIME (bit 0 of CPUID 0x40000001 EDX) and
- *           the invariant TSC (bit 8 of CPUID 0x80000007 EDX).
+ *           the invariant TSC (bit 8 of CPUID 0x80000007 EDX);
+ *   mode=4  a hostile guest: print "rt-guest: timer storm", run the
+ *           local APIC timer periodic with an initial count of 1 at
+ *           divide 1 (a period of one APIC clock) and halt with
+ *           interrupts off, so that the timer expires again as soon as
+ *           it has run.
  */
 #include "libguest.h"
 
@@ -41,6 +46,25 @@ static void check_kvmclock(bool expect)
           "KVM_FEATURE_CLOCKSOURCE %s", expect ? "set" : "clear");
     check(!!(feat & KVM_FEATURE_CLOCKSOURCE2) == expect,
           "KVM_FEATURE_CLOCKSOURCE2 %s", expect ? "set" : "clear");
+}
+
+#define APIC_BASE       0xfee00000UL
+#define APIC_SVR        0xf0
+#define APIC_LVTT       0x320
+#define APIC_TMICT      0x380
+#define APIC_TDCR       0x3e0
+
+static void __attribute__((noreturn)) timer_storm(void)
+{
+    printf("rt-guest: timer storm\n");
+    cli();
+    mmio_write32(APIC_BASE + APIC_SVR, 0x1ff);          /* enabled */
+    mmio_write32(APIC_BASE + APIC_TDCR, 0xb);           /* divide by 1 */
+    mmio_write32(APIC_BASE + APIC_LVTT, (1u << 17) | 0x40); /* periodic */
+    mmio_write32(APIC_BASE + APIC_TMICT, 1);
+    for (;;) {
+        asm volatile("hlt");
+    }
 }
 
 static void report_cpu(void)
@@ -78,6 +102,8 @@ int main(void)
     case 3:
         report_cpu();
         guest_exit(GUEST_PASS);
+    case 4:
+        timer_storm();
     default:
         check(false, "known mode");
         guest_exit_report();

@@ -208,3 +208,33 @@ def test_vcpu_timers_own():
     hz = os.sysconf('SC_CLK_TCK')
     qrt.check(used * 100 <= 2 * hz, f'halted real-time vCPU 1 used {used} of '
               f'{hz} clock ticks in 1 s (at most 2 %)', qemu.stderr())
+
+
+def test_timer_storm():
+    """A hostile guest: a periodic APIC timer of one APIC clock, halted
+    with interrupts off, so that its timer expires again as soon as it
+    has run, in the main loop and (-rt) in the real-time vCPU's thread.
+    QEMU must stay responsive: QMP answers and quit ends it."""
+    need_cpus()
+    for rt in ([], RT_ARGS):
+        timer_storm(rt, f'APIC timer storm{" under -rt" if rt else ""}')
+
+
+def timer_storm(rt, what):
+    args = qrt.base_args('tcg') + qrt.guest_args('rt-guest', 'mode=4') + rt
+    qemu = qrt.QemuProcess(args)
+    try:
+        wait_for(lambda: 'rt-guest: timer storm' in qemu.stdout(),
+                 'the guest to start its timer storm', qemu)
+        time.sleep(1)
+        slowest = 0
+        for _ in range(20):
+            start = time.monotonic()
+            status = qemu.qmp.cmd('query-status')['status']
+            slowest = max(slowest, time.monotonic() - start)
+        qrt.check(status == 'running' and slowest < 2,
+                  f'{what}: QMP answers (status {status}, slowest of 20 '
+                  f'query-status {slowest:.3f} s < 2 s)', qemu.stderr())
+    finally:
+        rc = qemu.quit(timeout=30)
+    qrt.check(rc == 0, f'{what}: QEMU quit with status {rc}', qemu.stderr())
