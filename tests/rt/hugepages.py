@@ -114,6 +114,20 @@ def test_hugepages():
                   (free, resv), f'the refusal left the pool as it was: '
                   f'{free} free, {resv} reserved')
 
+    # Enough pages: an -object of the backend's id is refused (it exists
+    # only after the early checks; this aborted QEMU before).
+    # The host preflight has warned by then: the error is the last line.
+    with reserved(HP_PAGES + 2):
+        r = qrt.run_qemu(qrt.base_args('tcg') + HP_ARGS + [
+            '-object', f'memory-backend-ram,id=pc.ram,size={GUEST_RAM}'])
+        msg = ("qemu-system-x86_64: -rt: hugepages= creates the RAM backend "
+               "'pc.ram', and an object of that id exists; rename it")
+        lines = r.err.strip().splitlines()
+        qrt.check(r.status == 1 and lines[-1:] == [msg] and
+                  all('warning: ' in l for l in lines[:-1]),
+                  f'-object ...,id=pc.ram: exit status {r.status} == 1, the '
+                  f'last line "{msg}", warnings before it', r.err)
+
     # Enough pages: guest RAM on them, populated at startup.
     with reserved(HP_PAGES + 2):
         before = count('free_hugepages')
