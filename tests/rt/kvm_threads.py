@@ -8,11 +8,10 @@ checked against /proc."""
 import os
 import shutil
 import stat
-import subprocess
 import tempfile
 
 import qrt
-from nonroot import setpriv
+from nonroot import qemu_in, setpriv
 from rtlib import (
     EMU_CPU, NOBODY, RT_ARGS, SCHED_FIFO, SCHED_OTHER, VCPU_CPU,
     fmt, need_cpus, threads, wait_for)
@@ -190,34 +189,14 @@ def test_kvm_threads_pidns():
 def nonroot_query(d, caps, what):
     """(query-rt, stderr, kvm_threads() of /proc) of QEMU run as nobody
     with @caps on the KVM device node of @d, -rt enforce=off, paused."""
-    qmp_path = os.path.join(d, f'qmp-{len(os.listdir(d))}.sock')
     args = qrt.base_args('kvm') + [
         '-S', '-kernel', os.path.join(d, 'rt-guest.elf'), '-append',
-        'mode=0', '-qmp', f'unix:{qmp_path},server=on,wait=off',
-        '-rt', RT_ARGS[1] + ',enforce=off']
+        'mode=0', '-rt', RT_ARGS[1] + ',enforce=off']
     args[args.index('-accel') + 1] = f'kvm,device={d}/kvm'
-    err = tempfile.TemporaryFile(mode='w+')
-    proc = subprocess.Popen(
-        setpriv(caps, 0, 0) + [os.path.join(d, 'qemu-system-x86_64')] + args,
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-        cwd=d)
-    try:
-        qmp = qrt.QMP(qmp_path)
-    except (qrt.TestFailure, OSError) as e:
-        proc.kill()
-        proc.wait()
-        err.seek(0)
-        qrt.fail(f'{what}: QEMU did not start: {e}', err.read())
-    try:
+    cmd = setpriv(caps, 0, 0) + [os.path.join(d, 'qemu-system-x86_64')] + args
+    with qemu_in(d, cmd, what) as (proc, qmp, err):
         info = qmp.cmd('query-rt')
         procs = kvm_threads(proc.pid)
-    finally:
-        try:
-            qmp.cmd('quit')
-        except (qrt.TestFailure, OSError):
-            pass
-        proc.wait(30)
-        qmp.close()
     err.seek(0)
     return info, err.read(), procs, proc.pid
 

@@ -2,6 +2,7 @@
 """Tests of -rt run without root, with only the capabilities and
 resource limits it needs."""
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -25,15 +26,16 @@ def setpriv(caps, rtprio, memlock):
     return cmd
 
 
-def nonroot_run(d, qemu, guest, prefix, what):
-    """Start QEMU as nobody with QMP and check its threads from outside."""
+@contextlib.contextmanager
+def qemu_in(d, cmd, what):
+    """Run cmd (QEMU behind a user switch) in directory d, with a QMP
+    socket there; yield (process, QMP, stderr file), quit at the end."""
     qmp_path = os.path.join(d, f'qmp-{len(os.listdir(d))}.sock')
-    args = prefix + [qemu] + qrt.base_args('tcg') + [
-        '-kernel', guest, '-debugcon', 'stdio', '-append', 'mode=0',
-        '-qmp', f'unix:{qmp_path},server=on,wait=off'] + RT_ARGS
     err = tempfile.TemporaryFile(mode='w+')
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=err, cwd=d)
+    proc = subprocess.Popen(
+        cmd + ['-qmp', f'unix:{qmp_path},server=on,wait=off'],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+        cwd=d)
     try:
         qmp = qrt.QMP(qmp_path)
     except (qrt.TestFailure, OSError) as e:
@@ -42,6 +44,22 @@ def nonroot_run(d, qemu, guest, prefix, what):
         err.seek(0)
         qrt.fail(f'{what}: QEMU did not start: {e}', err.read())
     try:
+        yield proc, qmp, err
+    finally:
+        try:
+            qmp.cmd('quit')
+        except (qrt.TestFailure, OSError):
+            pass
+        proc.wait(30)
+        qmp.close()
+
+
+def nonroot_run(d, qemu, guest, prefix, what):
+    """Start QEMU as nobody with QMP and check its threads from outside."""
+    args = prefix + [qemu] + qrt.base_args('tcg') + [
+        '-kernel', guest, '-debugcon', 'stdio', '-append', 'mode=0'] + \
+        RT_ARGS
+    with qemu_in(d, args, what) as (proc, qmp, err):
         cpus = qmp.cmd('query-cpus-fast')
         vcpu = cpus[0]['thread-id']
         ts = threads(proc.pid)
@@ -56,13 +74,6 @@ def nonroot_run(d, qemu, guest, prefix, what):
         with open(f'/proc/{proc.pid}/status') as f:
             uid = [ln for ln in f if ln.startswith('Uid:')][0].split()[1]
         qrt.check(uid == str(NOBODY), f'{what}: QEMU runs as uid {uid}')
-    finally:
-        try:
-            qmp.cmd('quit')
-        except (qrt.TestFailure, OSError):
-            pass
-        proc.wait(30)
-        qmp.close()
 
 
 def test_nonroot():
