@@ -67,12 +67,16 @@ def refused(args, msg, what):
               f'line "{msg}"', r.err)
 
 
-def test_hugepages():
+def need_pool(d, size):
     need_cpus()
-    if not os.path.isdir(HP_DIR):
-        qrt.skip(f'the host has no 2 MiB huge pages ({HP_DIR})')
+    if not os.path.isdir(d):
+        qrt.skip(f'the host has no {size} huge pages ({d})')
     if os.geteuid() != 0:
         qrt.skip('reserving huge pages (nr_hugepages) needs root')
+
+
+def test_hugepages():
+    need_pool(HP_DIR, '2 MiB')
 
     # Without hugepages=: base pages, and the warning.
     qemu = start_idle('tcg', RT_ARGS)
@@ -162,11 +166,7 @@ def test_hugepages():
 
 def test_hugepages_1g():
     """hugepages=1G: a 1 GiB guest on one 1 GiB page."""
-    need_cpus()
-    if not os.path.isdir(GP_DIR):
-        qrt.skip(f'the host has no 1 GiB huge pages ({GP_DIR})')
-    if os.geteuid() != 0:
-        qrt.skip('reserving huge pages (nr_hugepages) needs root')
+    need_pool(GP_DIR, '1 GiB')
     args = ['-m', '1G', '-rt', RT_ARGS[1] + ',hugepages=1G']
     refused(['-m', '1536M'] + args[2:], 'qemu-system-x86_64: -rt: '
             'hugepages=1G needs a RAM size that is a multiple of 1024 MiB, not '
