@@ -440,11 +440,6 @@ uint64_t tsc_khz(void)
 #define FW_CFG_SELECT   0x510
 #define FW_CFG_DATA     0x511
 #define FW_CFG_NB_CPUS  0x05
-#define APIC_BASE       0xfee00000
-#define APIC_SVR        0x0f0
-#define APIC_ICR_LO     0x300
-#define APIC_ICR_HI     0x310
-#define APIC_ENABLE     (1u << 8)
 #define ICR_PENDING     (1u << 12)
 #define ICR_ASSERT      (1u << 14)
 #define ICR_ALL_BUT_ME  (3u << 18)

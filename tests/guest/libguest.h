@@ -131,6 +131,18 @@ static inline void pause(void)
     asm volatile("pause");
 }
 
+/* The local APIC's registers (xAPIC, MMIO) that the test guests use. */
+#define APIC_BASE       0xfee00000UL
+#define APIC_EOI        0xb0
+#define APIC_SVR        0xf0
+#define APIC_ICR_LO     0x300
+#define APIC_ICR_HI     0x310
+#define APIC_LVTT       0x320
+#define APIC_TMICT      0x380
+#define APIC_TMCCT      0x390
+#define APIC_TDCR       0x3e0
+#define APIC_ENABLE     (1u << 8)
+
 static inline uint32_t mmio_read32(uintptr_t addr)
 {
     return *(volatile uint32_t *)addr;

@@ -48,12 +48,6 @@ static void check_kvmclock(bool expect)
           "KVM_FEATURE_CLOCKSOURCE2 %s", expect ? "set" : "clear");
 }
 
-#define APIC_BASE       0xfee00000UL
-#define APIC_SVR        0xf0
-#define APIC_LVTT       0x320
-#define APIC_TMICT      0x380
-#define APIC_TDCR       0x3e0
-
 static void __attribute__((noreturn)) timer_storm(void)
 {
     printf("rt-guest: timer storm\n");

@@ -28,13 +28,6 @@
  */
 #include "libguest.h"
 
-#define APIC_BASE       0xfee00000UL
-#define APIC_EOI        0xb0
-#define APIC_SVR        0xf0
-#define APIC_LVTT       0x320
-#define APIC_TMICT      0x380
-#define APIC_TMCCT      0x390
-#define APIC_TDCR       0x3e0
 #define LVTT_ONESHOT    (0 << 17)
 #define LVTT_PERIODIC   (1 << 17)
 #define LVTT_TSCDEADLINE (2 << 17)
