@@ -26,22 +26,30 @@ def available(d=HP_DIR):
     return count('free_hugepages', d) - count('resv_hugepages', d)
 
 
+def write(name, value, d=HP_DIR):
+    with open(os.path.join(d, name), 'w') as f:
+        f.write(str(value))
+
+
 @contextlib.contextmanager
-def reserved(avail, d=HP_DIR):
+def reserved(avail, d=HP_DIR, over=0):
     """The host's page pool of directory d with avail pages free and
-    unreserved; the old pool size is restored afterwards."""
+    unreserved and room for over surplus pages (nr_overcommit_hugepages);
+    the old pool size and overcommit are restored afterwards."""
     old = count('nr_hugepages', d)
+    old_over = count('nr_overcommit_hugepages', d)
     try:
+        write('nr_overcommit_hugepages', over + count('surplus_hugepages', d),
+              d)
         want = old - available(d) + avail
-        with open(os.path.join(d, 'nr_hugepages'), 'w') as f:
-            f.write(str(want))
+        write('nr_hugepages', want, d)
         if count('nr_hugepages', d) != want:
             qrt.skip(f'the kernel gave {count("nr_hugepages", d)} of {want} '
                      f'huge pages of {d} (fragmented memory)')
         yield
     finally:
-        with open(os.path.join(d, 'nr_hugepages'), 'w') as f:
-            f.write(str(old))
+        write('nr_hugepages', old, d)
+        write('nr_overcommit_hugepages', old_over, d)
 
 
 def ram_mapping(pid):
@@ -117,6 +125,30 @@ def test_hugepages():
         qrt.check((count('free_hugepages'), count('resv_hugepages')) ==
                   (free, resv), f'the refusal left the pool as it was: '
                   f'{free} free, {resv} reserved')
+
+    # Surplus pages the kernel may allocate count too, in the refusal and
+    # when QEMU starts (the free pages alone are too few in both).
+    with reserved(3, over=10):
+        nr = count('nr_hugepages')
+        msg = (MSG + f'needs {HP_PAGES} free huge pages of 2048 kB for 128 '
+               'MiB of guest RAM and the host has 3 free and may allocate 10 '
+               'more (nr_overcommit_hugepages); reserve them with: echo '
+               f'{nr + HP_PAGES - 3} > {HP_DIR}/nr_hugepages')
+        refused(HP_ARGS, msg, f'{nr} huge pages, 3 free, 10 surplus allowed')
+    with reserved(3, over=HP_PAGES):
+        surplus = count('surplus_hugepages')
+        qemu = start_idle('tcg', HP_ARGS)
+        try:
+            info = qemu.qmp.cmd('query-rt')
+            taken = count('surplus_hugepages') - surplus
+        finally:
+            status = qemu.quit()
+        qrt.check(info.get('ram-page-size') == HP_SIZE and
+                  taken == HP_PAGES - 3 and status == 0,
+                  f'3 free, {HP_PAGES} surplus allowed: QEMU starts on 2 MiB '
+                  f'pages (ram-page-size {info.get("ram-page-size")}), '
+                  f'{taken} surplus pages allocated == {HP_PAGES - 3}, quit '
+                  f'{status}', qemu.stderr())
 
     # Enough pages: an -object of the backend's id is refused (it exists
     # only after the early checks; this aborted QEMU before).

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 
 import qrt
+from memory import VIRTIO_MEM
 from rtlib import (
     EMU_CPU, GUEST_RAM, NOBODY, RT_ARGS, SCHED_FIFO, SCHED_OTHER, VCPU_CPU,
     fmt, need_cpus, threads, vm_lck)
@@ -136,3 +137,13 @@ def test_nonroot():
                   and 'warning: -rt: locking memory failed' in r.err,
                   'enforce=off: nobody without privileges starts with '
                   'warnings', r.err)
+        # Nothing is locked then, so RAM discard is allowed again.
+        r = qrt.run(setpriv(['sys_nice'], 0, 65536) +
+                    [qemu] + qrt.base_args('tcg') + VIRTIO_MEM +
+                    ['-device', 'virtio-mem-pci,memdev=m0', '-kernel', guest,
+                     '-debugcon', 'stdio', '-append', 'mode=2',
+                     '-rt', RT_ARGS[1] + ',enforce=off'], cwd=d)
+        qrt.check(r.status == 1 and 'rt-guest: started' in r.out and
+                  'warning: -rt: locking memory failed' in r.err,
+                  'enforce=off, memory not locked: virtio-mem, a discard '
+                  'user, starts', r.err)
