@@ -2,6 +2,7 @@
 """What the -rt tests share: the host CPUs they use, thread snapshots
 checked against query-rt, an idle guest, a refusal check."""
 
+import contextlib
 import os
 import tempfile
 import threading
@@ -120,6 +121,20 @@ def start_idle(accel, extra, accel_opts=None):
     wait_for(lambda: 'rt-guest: idle' in qemu.stdout(), 'the guest to idle',
              qemu)
     return qemu
+
+
+@contextlib.contextmanager
+def quits_ok(qemu, what):
+    """Yield qemu, then quit it; if the block passed, check that QEMU quit
+    with status 0."""
+    try:
+        yield qemu
+    except BaseException:
+        qemu.quit()
+        raise
+    status = qemu.quit()
+    qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
+              qemu.stderr())
 
 
 def expect_refusal(args, msg, what, accel='tcg', prefix=()):

@@ -12,8 +12,8 @@ import qrt
 from rtlib import (
     EMU_CPU, GUEST_RAM, RT_ARGS, SCHED_FIFO, SCHED_OTHER,
     TIMER_ADVANCE_DEFAULT, VCPU_CPU, check_query_rt, check_threads,
-    expect_refusal, fmt, need_cpus, start_idle, threads, vm_lck, wait_for,
-    watch_threads)
+    expect_refusal, fmt, need_cpus, quits_ok, start_idle, threads, vm_lck,
+    wait_for, watch_threads)
 
 
 def test_placement(accel, emulator_fifo=False):
@@ -30,8 +30,7 @@ def test_placement(accel, emulator_fifo=False):
     if accel == 'kvm':
         extra[1] += ',unstable-tsc=allow'
     what = f'{accel}{" emulator-priority=1" if emulator_fifo else ""}'
-    qemu = start_idle(accel, extra)
-    try:
+    with quits_ok(start_idle(accel, extra), what) as qemu:
         cpus = qemu.qmp.cmd('query-cpus-fast')
         vcpu_tids = {c['thread-id'] for c in cpus}
         qrt.check(len(vcpu_tids) == 1, f'{what}: one vCPU thread', None)
@@ -94,19 +93,14 @@ def test_placement(accel, emulator_fifo=False):
         qrt.check((runs in hmp) == (accel == 'tcg'),
                   f'{what}: info rt says whether the vCPU runs its timers',
                   hmp)
-    finally:
-        status = qemu.quit()
-    qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
-              qemu.stderr())
 
 
 def test_rt_vcpus():
     """vCPU 1 is not real-time: SCHED_OTHER, pinned, sharing CPU 0."""
     need_cpus()
-    qemu = start_idle('tcg', ['-smp', '2', '-rt',
-                              f'vcpu-cpus={VCPU_CPU},vcpu-cpus={EMU_CPU},'
-                              f'emulator-cpus={EMU_CPU},rt-vcpus=0'])
-    try:
+    args = ['-smp', '2', '-rt', f'vcpu-cpus={VCPU_CPU},vcpu-cpus={EMU_CPU},'
+            f'emulator-cpus={EMU_CPU},rt-vcpus=0']
+    with quits_ok(start_idle('tcg', args), 'rt-vcpus=0') as qemu:
         cpus = {c['cpu-index']: c['thread-id']
                 for c in qemu.qmp.cmd('query-cpus-fast')}
         ts = threads(qemu.pid)
@@ -125,10 +119,6 @@ def test_rt_vcpus():
         qrt.check(adv == {0: TIMER_ADVANCE_DEFAULT, 1: None},
                   f'rt-vcpus=0: only vCPU 0 runs its timers {adv}',
                   str(info))
-    finally:
-        status = qemu.quit()
-    qrt.check(status == 0, f'rt-vcpus=0: QEMU quit with status {status}',
-              qemu.stderr())
 
 
 REFUSALS = [
@@ -311,8 +301,7 @@ def test_rt_on():
         print(f'note: host has isolated CPUs {iso}: the /proc check of '
               '-rt on on the real host is left to the faked sysfs cases')
     else:
-        qemu = start_idle('tcg', ['-rt', 'on'])
-        try:
+        with quits_ok(start_idle('tcg', ['-rt', 'on']), '-rt on') as qemu:
             vcpu_tids = {c['thread-id'] for c in qemu.qmp.cmd(
                 'query-cpus-fast')}
             check_threads(qemu, vcpu_tids, (SCHED_FIFO, 1),
@@ -335,10 +324,6 @@ def test_rt_on():
                                **{'command-line': 'info rt'})
             line = 'host CPUs (affinity): vCPUs 1, emulator 0'
             qrt.check(line in hmp, f'-rt on: info rt says "{line}"', hmp)
-        finally:
-            status = qemu.quit()
-        qrt.check(status == 0, f'-rt on: QEMU quit with status {status}',
-                  qemu.stderr())
     if os.geteuid() != 0 or not shutil.which('unshare'):
         qrt.skip('needs root and unshare to show QEMU other isolated CPUs')
     # (what, -rt, sysfs files, source, vcpu-cpus, emulator-cpus)
@@ -401,8 +386,8 @@ def test_housekeeping():
     for opt in ('on,rt-vcpus=1',
                 f'vcpu-cpus={VCPU_CPU},emulator-cpus={EMU_CPU},rt-vcpus=1'):
         what = f'-smp 2 -rt {opt}'
-        qemu = start_idle('tcg', ['-smp', '2', '-rt', opt])
-        try:
+        with quits_ok(start_idle('tcg', ['-smp', '2', '-rt', opt]),
+                      what) as qemu:
             cpus = {c['cpu-index']: c['thread-id']
                     for c in qemu.qmp.cmd('query-cpus-fast')}
             ts = threads(qemu.pid)
@@ -418,10 +403,6 @@ def test_housekeeping():
             qrt.check(got == want, f'{what}: query-rt (vcpu-cpus, '
                       f'emulator-cpus, no-housekeeping-vcpu) {got} == '
                       f'{want}', str(info))
-        finally:
-            status = qemu.quit()
-        qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
-                  qemu.stderr())
 
     # A non-real-time vCPU can be hot-plugged without a CPU of its own.
     qemu = qrt.QemuProcess(qrt.base_args('tcg') + [
@@ -474,8 +455,7 @@ def test_thread_context():
         '-machine', 'memory-backend=m0',
         '-rt', f'{RT_ARGS[1]},priority=3,emulator-priority=1,'
         'mem-lock=on-fault']
-    qemu = qrt.QemuProcess(args)
-    try:
+    with quits_ok(qrt.QemuProcess(args), 'thread-context') as qemu:
         cpus = qemu.qmp.cmd('query-cpus-fast')
         vcpu_tids = {c['thread-id'] for c in cpus}
         contexts = {'TC tc1': (emu[0], emu[1], {VCPU_CPU}),
@@ -526,10 +506,6 @@ def test_thread_context():
         qrt.check(seen and all(t == want for t in seen.values()),
                   f'prealloc threads of tc1 {[fmt(t) for t in seen.values()]}'
                   f' are all {fmt(want)}', qemu.stderr())
-    finally:
-        status = qemu.quit()
-    qrt.check(status == 0, f'thread-context: QEMU quit with status {status}',
-              qemu.stderr())
 
 
 def test_refusals():
