@@ -16,7 +16,7 @@ import threading
 
 import qrt
 from rtlib import (EMU_CPU, KERNEL_TASKS, RT_ARGS, VCPU_CPU, fmt, need_cpus,
-                   start_idle, threads, wait_for)
+                   quits_ok, start_idle, threads, wait_for)
 
 
 def census(pid, action):
@@ -70,13 +70,9 @@ def test_census():
                  ('completed', 'failed'), 'the migration to end', qemu)
         state['migration'] = qemu.qmp.cmd('query-migrate')['status']
 
-    try:
+    with quits_ok(qemu, what):
         vcpus = {c['thread-id'] for c in qemu.qmp.cmd('query-cpus-fast')}
         seen = census(qemu.pid, busy)
-    finally:
-        status = qemu.quit()
-    qrt.check(status == 0, f'{what}: QEMU quit with status {status}',
-              qemu.stderr())
     qrt.check(state.get('migration') == 'completed',
               f'{what}: the migration completed ({state.get("migration")})',
               qemu.stderr())
