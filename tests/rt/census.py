@@ -2,15 +2,17 @@
 """A busy QEMU under -rt: every thread it ever has, from /proc.
 
 An iothread serving a virtio-blk disk, block I/O in thread-pool workers
-on the main loop and on the iothread, and a migration to a file
-with multifd channels: each makes threads of its own.  (The project's QEMU is built
---without-default-features: it has no VNC server and no audio backend,
-so their threads are not in the census.)  The census samples /proc/<pid>/task
-while all that runs and asserts that only the vCPU thread is ever on the
-real-time vCPU's CPU.
+on the main loop and on the iothread, a VNC client asking for the screen
+(the VNC server encodes in its worker thread), and a migration to a file
+with multifd channels: each makes threads of its own.  (The project's
+QEMU has no audio backend, so audio threads are not in the census.)  The
+census samples /proc/<pid>/task while all that runs and asserts that
+only the vCPU thread is ever on the real-time vCPU's CPU.
 """
 
 import os
+import socket
+import struct
 import tempfile
 import threading
 
@@ -40,13 +42,36 @@ def census(pid, action):
     return seen
 
 
+def vnc_update(path):
+    """Connect to the VNC server at unix socket path without
+    authentication and return the first framebuffer update's header."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(path)
+        f = s.makefile('rwb', buffering=0)
+        version = f.read(12)
+        f.write(version)
+        types = f.read(f.read(1)[0])
+        qrt.check(1 in types, f'VNC offers no authentication ({types})')
+        f.write(b'\x01')
+        qrt.check(f.read(4) == b'\0\0\0\0', 'VNC security result ok')
+        f.write(b'\x01')
+        width, height = struct.unpack('>HH', f.read(4))
+        f.read(16)
+        f.read(struct.unpack('>I', f.read(4))[0])
+        f.write(struct.pack('>BBHHHH', 3, 0, 0, 0, width, height))
+        return f.read(4)
+
+
 def test_census():
     need_cpus()
     tmp = tempfile.TemporaryDirectory(prefix='qemu-rt-census-')
     disk = os.path.join(tmp.name, 'disk1.img')
     with open(disk, 'wb') as f:
         f.truncate(1 << 20)
+    vnc = os.path.join(tmp.name, 'vnc.sock')
     qemu = start_idle('tcg', RT_ARGS + [
+        '-vnc', f'unix:{vnc}',
         '-object', 'iothread,id=io0',
         '-drive', f'file={disk},if=none,format=raw,id=d1,aio=threads',
         '-device', 'virtio-blk-pci,drive=d1,iothread=io0'])
@@ -54,6 +79,7 @@ def test_census():
     state = {}
 
     def busy():
+        state['vnc'] = vnc_update(vnc)
         for drive in ('d0', 'd1'):
             for off in range(0, 1 << 20, 64 << 10):
                 qemu.qmp.cmd('human-monitor-command', **{
@@ -81,8 +107,11 @@ def test_census():
     print(f'{len(seen)} threads seen, names: {names}')
     for (tid, comm), t in sorted(seen.items()):
         print(f'  {tid} {fmt(t)}')
-    for want in ('IO io0', 'IO mon_iothread', 'worker', 'mig/src/main',
-                 'mig/src/send_0', 'mig/src/send_1'):
+    qrt.check(state.get('vnc', b'')[:1] == b'\0',
+              f'{what}: the VNC server sent a framebuffer update '
+              f'({state.get("vnc")})')
+    for want in ('IO io0', 'IO mon_iothread', 'worker', 'vnc_worker',
+                 'mig/src/main', 'mig/src/send_0', 'mig/src/send_1'):
         qrt.check(want in names, f'{what}: the census saw "{want}"')
     for (tid, comm), t in sorted(seen.items()):
         if tid in vcpus:
