@@ -38,9 +38,11 @@ def reserved(avail, d=HP_DIR, over=0):
     the old pool size and overcommit are restored afterwards."""
     old = count('nr_hugepages', d)
     old_over = count('nr_overcommit_hugepages', d)
+    # Gigantic (1 GiB) pages refuse any overcommit, even a write of 0.
+    new_over = over + count('surplus_hugepages', d)
     try:
-        write('nr_overcommit_hugepages', over + count('surplus_hugepages', d),
-              d)
+        if new_over != old_over:
+            write('nr_overcommit_hugepages', new_over, d)
         want = old - available(d) + avail
         write('nr_hugepages', want, d)
         if count('nr_hugepages', d) != want:
@@ -49,7 +51,8 @@ def reserved(avail, d=HP_DIR, over=0):
         yield
     finally:
         write('nr_hugepages', old, d)
-        write('nr_overcommit_hugepages', old_over, d)
+        if new_over != old_over:
+            write('nr_overcommit_hugepages', old_over, d)
 
 
 def ram_mapping(pid):
