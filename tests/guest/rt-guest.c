@@ -19,7 +19,11 @@
  *           local APIC timer periodic with an initial count of 1 at
  *           divide 1 (a period of one APIC clock) and halt with
  *           interrupts off, so that the timer expires again as soon as
- *           it has run.
+ *           it has run;
+ *   mode=5  run the PIT's channel 0 as a rate generator at divisor=N
+ *           (default 119, about 10 kHz), print "rt-guest: pit" and halt
+ *           with interrupts off: a device timer of the main loop that
+ *           keeps expiring while the vCPUs sleep.
  */
 #include "libguest.h"
 
@@ -56,6 +60,23 @@ static void __attribute__((noreturn)) timer_storm(void)
     mmio_write32(APIC_BASE + APIC_TDCR, 0xb);           /* divide by 1 */
     mmio_write32(APIC_BASE + APIC_LVTT, (1u << 17) | 0x40); /* periodic */
     mmio_write32(APIC_BASE + APIC_TMICT, 1);
+    for (;;) {
+        asm volatile("hlt");
+    }
+}
+
+#define PIT_CH0  0x40
+#define PIT_MODE 0x43
+
+static void __attribute__((noreturn)) pit_rate(void)
+{
+    uint16_t divisor = cmdline_u64("divisor", 119);
+
+    outb(PIT_MODE, 0x34);           /* channel 0, lo/hi byte, mode 2 */
+    outb(PIT_CH0, divisor & 0xff);
+    outb(PIT_CH0, divisor >> 8);
+    printf("rt-guest: pit\n");
+    cli();
     for (;;) {
         asm volatile("hlt");
     }
@@ -98,6 +119,8 @@ int main(void)
         guest_exit(GUEST_PASS);
     case 4:
         timer_storm();
+    case 5:
+        pit_rate();
     default:
         check(false, "known mode");
         guest_exit_report();

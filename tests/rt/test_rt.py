@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
-                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | numa-bind | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | timer-advance-kvm | timer-storm | nonroot |
+                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | numa-bind | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | device-timer | timer-advance-kvm | timer-storm | nonroot |
                   hugepages | hugepages-1g
 
 Every check reads the kernel's view of QEMU's threads through
@@ -25,7 +25,7 @@ from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_prefli
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock, test_mem_merge, test_numa_bind
 from nonroot import test_nonroot
 from threads import test_housekeeping, test_placement, test_refusals, test_rt_on, test_rt_vcpus, test_thread_context
-from timers import test_timer_advance_kvm, test_timer_storm, test_vcpu_timers, test_vcpu_timers_own, test_vcpu_timers_vmstate
+from timers import test_device_timer, test_timer_advance_kvm, test_timer_storm, test_vcpu_timers, test_vcpu_timers_own, test_vcpu_timers_vmstate
 
 
 def main():
@@ -57,6 +57,7 @@ def main():
         'vcpu-timers': test_vcpu_timers,
         'vcpu-timers-vmstate': test_vcpu_timers_vmstate,
         'vcpu-timers-own': test_vcpu_timers_own,
+        'device-timer': test_device_timer,
         'timer-advance-kvm': test_timer_advance_kvm,
         'timer-storm': test_timer_storm,
         'nonroot': test_nonroot,

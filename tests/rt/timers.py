@@ -10,7 +10,7 @@ import time
 
 import qrt
 from rtlib import (EMU_CPU, RT_ARGS, TIMER_ADVANCE_DEFAULT, VCPU_CPU,
-                   expect_refusal, need_cpus, wait_for)
+                   expect_refusal, need_cpus, quits_ok, wait_for)
 
 
 def test_vcpu_timers():
@@ -208,6 +208,41 @@ def test_vcpu_timers_own():
     hz = os.sysconf('SC_CLK_TCK')
     qrt.check(used * 100 <= 2 * hz, f'halted real-time vCPU 1 used {used} of '
               f'{hz} clock ticks in 1 s (at most 2 %)', qemu.stderr())
+
+
+def test_device_timer():
+    """A device timer of the main loop (the PIT at 10 kHz, which the
+    halted guest never acknowledges) beside real-time vCPU 1, an AP the
+    guest never starts: the main thread runs the timer, the halted
+    real-time vCPU takes no CPU time, and 300 stop/cont cycles, each
+    pausing the vCPUs while the timer expires, end with QEMU running."""
+    need_cpus()
+    args = qrt.base_args('tcg') + ['-smp', '2'] + \
+        qrt.guest_args('rt-guest', 'mode=5') + \
+        ['-rt', f'vcpu-cpus={EMU_CPU},vcpu-cpus={VCPU_CPU},'
+         f'emulator-cpus={EMU_CPU},rt-vcpus=1']
+    qemu = qrt.QemuProcess(args)
+    with quits_ok(qemu, 'PIT at 10 kHz'):
+        wait_for(lambda: 'rt-guest: pit' in qemu.stdout(),
+                 'the guest to start the PIT', qemu)
+        cpus = {c['cpu-index']: c['thread-id']
+                for c in qemu.qmp.cmd('query-cpus-fast')}
+        main0, rt0 = cpu_ticks(qemu.pid, qemu.pid), \
+            cpu_ticks(qemu.pid, cpus[1])
+        time.sleep(1)
+        main = cpu_ticks(qemu.pid, qemu.pid) - main0
+        used = cpu_ticks(qemu.pid, cpus[1]) - rt0
+        hz = os.sysconf('SC_CLK_TCK')
+        qrt.check(main >= 1 and used * 100 <= 2 * hz,
+                  f'PIT at 10 kHz: the main thread used {main} clock ticks '
+                  f'(>= 1) in 1 s, halted real-time vCPU 1 used {used} of '
+                  f'{hz} (at most 2 %)', qemu.stderr())
+        for _ in range(300):
+            qemu.qmp.cmd('stop')
+            qemu.qmp.cmd('cont')
+        status = qemu.qmp.cmd('query-status')['status']
+        qrt.check(status == 'running', f'PIT at 10 kHz: after 300 stop/cont '
+                  f'QEMU is {status}', qemu.stderr())
 
 
 def test_timer_storm():
