@@ -267,7 +267,7 @@ def case_bad_arguments(tmp):
     for name in ('pipeline/fetch-qemu', 'pipeline/build-qemu',
                  'pipeline/check-series', 'test', 'install-deps',
                  'pipeline/export-series', 'pipeline/dev-tree',
-                 'bench/fuzz-pio-batch'):
+                 'pipeline/link-rt-stub', 'bench/fuzz-pio-batch'):
         r = script(name, '--help')
         qrt.check(r.status == 0 and 'usage:' in r.out,
                   f'{name} --help prints usage', r.err)
@@ -275,6 +275,13 @@ def case_bad_arguments(tmp):
             (['pipeline/build-qemu', '--variant', 'arm'],
              "unknown variant 'arm'; use tcg, tci or all",
              'build-qemu with an unknown variant'),
+            (['pipeline/link-rt-stub'],
+             'give one QEMU build directory (see --help)',
+             'link-rt-stub without a build directory'),
+            (['pipeline/link-rt-stub', '/nonexistent'],
+             '/nonexistent/qemu-system-x86_64 does not exist; build QEMU '
+             'first (scripts/pipeline/build-qemu)',
+             'link-rt-stub with no build'),
             (['bench/fuzz-pio-batch', '--machine', 'isapc'],
              "unknown machine 'isapc'; use pc or q35",
              'fuzz-pio-batch with an unknown machine'),
