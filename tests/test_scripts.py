@@ -267,7 +267,8 @@ def case_bad_arguments(tmp):
     for name in ('pipeline/fetch-qemu', 'pipeline/build-qemu',
                  'pipeline/check-series', 'test', 'install-deps',
                  'pipeline/export-series', 'pipeline/dev-tree',
-                 'pipeline/link-rt-stub', 'bench/fuzz-pio-batch'):
+                 'pipeline/link-rt-stub', 'pipeline/check-windows',
+                 'bench/fuzz-pio-batch'):
         r = script(name, '--help')
         qrt.check(r.status == 0 and 'usage:' in r.out,
                   f'{name} --help prints usage', r.err)
@@ -292,6 +293,12 @@ def case_bad_arguments(tmp):
              '--patch /nonexistent.patch: no such file',
              'fuzz-pio-batch with a missing patch')]:
         expect_error(script(*args), 1, text, what)
+    r = script('pipeline/check-windows', '--target', 'win32')
+    want = ("check-windows: unknown argument '--target'; check-windows takes "
+            'none (see --help)')
+    qrt.check(r.status == 1 and r.err.splitlines() == [want],
+              f'check-windows with an argument exits 1 with "{want}" alone '
+              f'(status {r.status})', r.err + r.out)
 
 
 def case_qmp_tool(tmp):
