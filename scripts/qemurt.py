@@ -122,8 +122,10 @@ class QMPError(RuntimeError):
 
 class QMPClient:
     """A synchronous client on QEMU's qemu.qmp: connect to the Unix socket
-    at @path, retrying for @timeout seconds while QEMU comes up (@alive, if
-    given, ends the wait when it returns False), negotiate, run commands.
+    at @path (or to a (host, port) tuple over TCP, for a QEMU under Wine,
+    which has no Unix sockets), retrying for @timeout seconds while QEMU
+    comes up (@alive, if given, ends the wait when it returns False),
+    negotiate, run commands.
     """
 
     def __init__(self, path, timeout=30, alive=None):
@@ -132,7 +134,8 @@ class QMPClient:
         deadline = time.time() + timeout
         while True:
             # Connect the socket here: qemu.qmp's connect() does not retry.
-            sock = socket.socket(socket.AF_UNIX)
+            sock = socket.socket(socket.AF_INET if isinstance(path, tuple)
+                                 else socket.AF_UNIX)
             try:
                 sock.connect(path)
                 break

@@ -8,17 +8,13 @@ that query-rt fails with GenericError MESSAGE, that HMP info rt answers
 "ok: ..." or "FAIL: ..." line per check; exits 1 if any failed.  Run by
 scripts/pipeline/check-windows, with WINEPREFIX set.
 
-Wine 8 has no AF_UNIX sockets, so QEMU listens on TCP and a byte relay
-gives the project's QMP client (scripts/qemurt.py) the Unix socket it
-connects to.
+Wine 8 has no AF_UNIX sockets, so QEMU listens on TCP, where the
+project's QMP client (scripts/qemurt.py) connects too.
 """
 import os
 import socket
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.realpath(__file__)))))
@@ -36,39 +32,6 @@ def check(cond, what, got):
         print(f'FAIL: {what}; got {got!r}')
 
 
-def pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        dst.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
-
-
-def relay(listener, port, proc):
-    """Accept one client on @listener and join it to QEMU's TCP @port once
-    QEMU listens there."""
-    conn, _ = listener.accept()
-    deadline = time.time() + 60
-    while True:
-        try:
-            tcp = socket.create_connection(('127.0.0.1', port))
-            break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                conn.close()
-                return
-            time.sleep(0.2)
-    threading.Thread(target=pump, args=(tcp, conn), daemon=True).start()
-    pump(conn, tcp)
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -82,40 +45,34 @@ def main():
     # qemurt finds QEMU's python/qemu/qmp beside the build of EXE.
     os.environ['QEMU_RT_QEMU'] = exe
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix='qemu-rt-qmp-') as tmp:
-        path = os.path.join(tmp, 'qmp.sock')
-        listener = socket.socket(socket.AF_UNIX)
-        listener.bind(path)
-        listener.listen(1)
-        proc = subprocess.Popen(
-            ['wine', exe, '-M', 'none', '-display', 'none', '-qmp',
-             f'tcp:127.0.0.1:{port},server=on,wait=off'],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=relay, args=(listener, port, proc),
-                         daemon=True).start()
-        try:
-            qmp = qemurt.QMPClient(path, timeout=60)
-            r = qmp.raw('query-rt')
-            check(r.get('error') == {'class': 'GenericError', 'desc': msg},
-                  f'QMP query-rt fails with GenericError "{msg}"', r)
-            r = qmp.raw('human-monitor-command', **{'command-line': 'info rt'})
-            want = f'Error: {msg}\r\n'
-            check(r.get('return') == want,
-                  f'HMP info rt answers {want!r}', r)
-            r = qmp.raw('quit')
-            check(r == {'return': {}}, 'QMP quit is accepted', r)
-            qmp.close()
-        except qemurt.QMPError as e:
-            check(False, 'QMP session', str(e))
-        try:
-            out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        check(proc.returncode == 0 and err == '',
-              'QEMU exits 0 after quit, stderr empty',
-              (proc.returncode, err))
+    proc = subprocess.Popen(
+        ['wine', exe, '-M', 'none', '-display', 'none', '-qmp',
+         f'tcp:127.0.0.1:{port},server=on,wait=off'],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        qmp = qemurt.QMPClient(('127.0.0.1', port), timeout=60,
+                               alive=lambda: proc.poll() is None)
+        r = qmp.raw('query-rt')
+        check(r.get('error') == {'class': 'GenericError', 'desc': msg},
+              f'QMP query-rt fails with GenericError "{msg}"', r)
+        r = qmp.raw('human-monitor-command', **{'command-line': 'info rt'})
+        want = f'Error: {msg}\r\n'
+        check(r.get('return') == want,
+              f'HMP info rt answers {want!r}', r)
+        r = qmp.raw('quit')
+        check(r == {'return': {}}, 'QMP quit is accepted', r)
+        qmp.close()
+    except qemurt.QMPError as e:
+        check(False, 'QMP session', str(e))
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    check(proc.returncode == 0 and err == '',
+          'QEMU exits 0 after quit, stderr empty',
+          (proc.returncode, err))
     sys.exit(1 if failed else 0)
 
 
