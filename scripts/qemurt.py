@@ -132,6 +132,11 @@ class QMPClient:
         legacy = _import_qmp()
         self._errors = (legacy.QMPError, OSError, EOFError)
         deadline = time.time() + timeout
+        if isinstance(path, tuple):
+            where = f'{path[0]}:{path[1]}'
+            option = f'-qmp tcp:{where},server=on'
+        else:
+            where, option = path, '-qmp unix:PATH,server=on'
         while True:
             # Connect the socket here: qemu.qmp's connect() does not retry.
             sock = socket.socket(socket.AF_INET if isinstance(path, tuple)
@@ -143,11 +148,11 @@ class QMPClient:
                 sock.close()
                 if alive is not None and not alive():
                     raise QMPError('QEMU exited before opening its QMP '
-                                   f'socket {path}') from None
+                                   f'socket {where}') from None
                 if time.time() > deadline:
-                    raise QMPError(f'cannot connect to QMP socket {path} '
+                    raise QMPError(f'cannot connect to QMP socket {where} '
                                    f'({e.strerror}); is QEMU running with '
-                                   '-qmp unix:PATH,server=on?') from None
+                                   f'{option}?') from None
                 time.sleep(0.05)
         self._qmp = legacy.QEMUMonitorProtocol(sock)
         self._qmp.settimeout(timeout)
@@ -155,7 +160,7 @@ class QMPClient:
             self._qmp.connect()
         except self._errors as e:
             self._qmp.close()
-            raise QMPError(f'QMP negotiation on {path} failed: {e}') \
+            raise QMPError(f'QMP negotiation on {where} failed: {e}') \
                 from None
 
     def raw(self, name, **args):

@@ -9,6 +9,7 @@ a temporary cache, so nothing here touches the real build.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -307,7 +308,22 @@ def case_qmp_tool(tmp):
     r = script('rtcheck/qmp', os.path.join(tmp, 'nosock'), 'query-status',
                '--wait', '0.2')
     expect_error(r, 1, f'qmp: cannot connect to QMP socket {tmp}/nosock '
-                 '(No such file or directory)', 'qmp without QEMU')
+                 '(No such file or directory); is QEMU running with '
+                 '-qmp unix:PATH,server=on?', 'qmp without QEMU')
+    # Over TCP (check-windows' QEMU under Wine) the hint names -qmp tcp:.
+    with socket.socket() as free:
+        free.bind(('127.0.0.1', 0))
+        port = free.getsockname()[1]
+    try:
+        qemurt.QMPClient(('127.0.0.1', port), timeout=0.2)
+        qrt.fail(f'QMPClient connected to 127.0.0.1:{port}, where nothing '
+                 'listens')
+    except qemurt.QMPError as e:
+        want = (f'cannot connect to QMP socket 127.0.0.1:{port} (Connection '
+                'refused); is QEMU running with -qmp '
+                f'tcp:127.0.0.1:{port},server=on?')
+        qrt.check(str(e) == want, f'QMPClient over TCP without QEMU: '
+                  f'"{e}" == "{want}"')
     # scripts/rtcheck/qmp needs the socket to itself: QEMU serves one client.
     qemu = subprocess.Popen([qrt.qemu_binary('tcg')] + qrt.base_args('tcg') +
                             ['-S', '-qmp', f'unix:{sock},server=on,wait=off'],
