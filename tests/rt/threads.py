@@ -281,13 +281,19 @@ def vcpu_affinity(info):
             for t in info['threads'] if 'cpu-index' in t}
 
 
+def rt_vcpus(cpus):
+    """query-rt's vcpus for real-time vCPUs on host CPUs @cpus."""
+    return [{'cpu-index': i, 'realtime': True, 'host-cpu': c}
+            for i, c in enumerate(cpus)]
+
+
 def check_choice(what, opt, info, err, status, source, vcpus, emu):
     qrt.check(info is not None, f'{what}: -rt {opt} started (status '
               f'{status})', err)
-    got = (info['cpus-source'], info['vcpu-cpus'], info['emulator-cpus'],
+    got = (info['cpus-source'], info['vcpus'], info['emulator-cpus'],
            vcpu_affinity(info)[0][1], 'no-isolated-cpus' in info['warnings'])
-    want = (source, vcpus, emu, vcpus, source == 'affinity')
-    qrt.check(got == want, f'{what}: -rt {opt}: (source, vcpu-cpus, '
+    want = (source, rt_vcpus(vcpus), emu, vcpus, source == 'affinity')
+    qrt.check(got == want, f'{what}: -rt {opt}: (source, vcpus, '
               f'emulator-cpus, vCPU 0 affinity, no-isolated-cpus) {got} == '
               f'{want}', err)
 
@@ -307,11 +313,11 @@ def test_rt_on():
             check_threads(qemu, vcpu_tids, (SCHED_FIFO, 1),
                           (SCHED_OTHER, 0), '-rt on, no isolated CPUs')
             info = check_query_rt(qemu, '-rt on')
-            got = (info['cpus-source'], info['vcpu-cpus'],
+            got = (info['cpus-source'], info['vcpus'],
                    info['emulator-cpus'], 'no-isolated-cpus' in
                    info['warnings'])
-            want = ('affinity', [VCPU_CPU], [EMU_CPU], True)
-            qrt.check(got == want, f'-rt on: query-rt (source, vcpu-cpus, '
+            want = ('affinity', rt_vcpus([VCPU_CPU]), [EMU_CPU], True)
+            qrt.check(got == want, f'-rt on: query-rt (source, vcpus, '
                       f'emulator-cpus, no-isolated-cpus) {got} == {want}',
                       str(info))
             warn = ('qemu-system-x86_64: warning: -rt: the host has no '
@@ -397,10 +403,12 @@ def test_housekeeping():
             qrt.check(got == want, f'{what}: vCPUs (policy, priority, '
                       f'affinity) {got} == {want}', qemu.stderr())
             info = check_query_rt(qemu, what)
-            got = (info['vcpu-cpus'], info['emulator-cpus'],
+            got = (info['vcpus'], info['emulator-cpus'],
                    'no-housekeeping-vcpu' in info['warnings'])
-            want = ([-1, VCPU_CPU], [EMU_CPU], False)
-            qrt.check(got == want, f'{what}: query-rt (vcpu-cpus, '
+            want = ([{'cpu-index': 0, 'realtime': False},
+                     {'cpu-index': 1, 'realtime': True,
+                      'host-cpu': VCPU_CPU}], [EMU_CPU], False)
+            qrt.check(got == want, f'{what}: query-rt (vcpus, '
                       f'emulator-cpus, no-housekeeping-vcpu) {got} == '
                       f'{want}', str(info))
 
