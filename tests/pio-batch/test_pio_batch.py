@@ -216,7 +216,8 @@ def test_monitor(accel):
     kvm = accel == 'kvm'
     # At the largest time limit, so that the access bound is what stops a
     # batch: with the default 1 ms, a batch that the busy host preempts
-    # stops early and is resumed, and accesses would not be 512 x batches.
+    # stops early and is resumed, and accesses would often not be
+    # 512 x batches; at 65 ms that is rare (see the check below).
     args = qrt.base_args(accel) + qrt.guest_args(
         'pio-batch-check', f'rounds=0 kernel={int(kvm)} loop=256 worst=1 '
         'maxtime=65535')
@@ -237,9 +238,17 @@ def test_monitor(accel):
     batches = s1['batches'] - s0['batches']
     accesses = s1['accesses'] - s0['accesses']
     times.sort()
-    qrt.check(batches > 0 and accesses == 512 * batches,
+    # Exact unless the host preempted the vCPU past the time limit in a
+    # batch: then that batch stopped early and the guest resumed it,
+    # one batch more for the same 512 accesses (seen once in CI: 50272
+    # batches, 512 accesses short).  Allow that for 1% of the batches.
+    qrt.check(batches > 0 and
+              512 * batches - 512 * (batches // 100) <= accesses <=
+              512 * batches,
               f'the guest rang {batches} worst-case batches of 512 '
-              f'accesses ({accesses}) meanwhile')
+              f'accesses ({accesses}; {512 * batches - accesses} short of '
+              f'512 per batch, at most {512 * (batches // 100)} allowed) '
+              'meanwhile')
     qrt.check(times[-1] < QMP_MAX_S,
               f'{QMP_QUERIES} query-status answered, median '
               f'{times[len(times) // 2] * 1e3:.1f} ms, max '
