@@ -132,15 +132,15 @@ class QMPClient:
         legacy = _import_qmp()
         self._errors = (legacy.QMPError, OSError, EOFError)
         deadline = time.time() + timeout
-        if isinstance(path, tuple):
+        tcp = isinstance(path, tuple)
+        if tcp:
             where = f'{path[0]}:{path[1]}'
             option = f'-qmp tcp:{where},server=on'
         else:
             where, option = path, '-qmp unix:PATH,server=on'
         while True:
             # Connect the socket here: qemu.qmp's connect() does not retry.
-            sock = socket.socket(socket.AF_INET if isinstance(path, tuple)
-                                 else socket.AF_UNIX)
+            sock = socket.socket(socket.AF_INET if tcp else socket.AF_UNIX)
             try:
                 sock.connect(path)
                 break
