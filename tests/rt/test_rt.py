@@ -2,7 +2,7 @@
 """Tests of the -rt option, checked from outside QEMU.
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
-                  rt-vcpus | rt-on | housekeeping | thread-context | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
+                  rt-vcpus | rt-on | housekeeping | thread-context | daemonize | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
                   kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | numa-bind | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | device-timer | timer-advance-kvm | timer-storm | nonroot |
                   hugepages | hugepages-1g
 
@@ -18,6 +18,7 @@ host CPU 0.
 import sys
 
 from census import test_census
+from daemonize import test_daemonize
 from hotplug import test_hotplug
 from hugepages import test_hugepages, test_hugepages_1g
 from kvm_threads import test_kvm_threads, test_kvm_threads_nonroot, test_kvm_threads_pidns
@@ -37,6 +38,7 @@ def main():
         'rt-on': test_rt_on,
         'housekeeping': test_housekeeping,
         'thread-context': test_thread_context,
+        'daemonize': test_daemonize,
         'census': test_census,
         'hotplug': test_hotplug,
         'refusals': test_refusals,
