@@ -8,7 +8,7 @@ import tempfile
 
 import qrt
 import qemurt  # noqa: E402  (on sys.path through qrt)
-from rtlib import EMU_CPU, RT_ARGS, SCHED_OTHER, need_cpus
+from rtlib import EMU_CPU, RT_ARGS, SCHED_OTHER, fmt, need_cpus, threads
 
 
 def test_daemonize():
@@ -50,22 +50,20 @@ def check_daemon(pid, sock):
     tc = qmp.cmd('qom-get', path='/objects/tc1', property='thread-id')
     io = [t['thread-id'] for t in qmp.cmd('query-iothreads')
           if t['id'] == 'io1']
-    ts = {t['tid']: t for t in qemurt.thread_snapshot(pid)}
-    for name, tid in [('TC tc1', tc)] + [('IO io1', t) for t in io]:
+    qrt.check(len(io) == 1, f'query-iothreads lists io1 once: {io}')
+    ts = threads(pid)
+    for name, tid in (('TC tc1', tc), ('IO io1', io[0])):
         qrt.check(tid in ts, f'{name} (thread {tid}) is a thread of the '
                   f'daemon {pid}: {sorted(ts)}')
-        t = ts[tid]
-        got = (t['comm'], t['policy'], t['rt_priority'], t['affinity'])
-        want = (name, 'rr', 1, [EMU_CPU])
-        qrt.check(got == want, f'{name}: {got} == {want}')
-    qrt.check(len(io) == 1, f'query-iothreads lists io1 once: {io}')
+        want = (name, 'rr', 1, {EMU_CPU})
+        qrt.check(ts[tid] == want, f'{name}: {fmt(ts[tid])} == {fmt(want)}')
     info = qmp.cmd('query-rt')
     names = {t['thread-id']: t['name'] for t in info['threads']}
     qrt.check(names.get(tc) == 'TC tc1' and names.get(io[0]) == 'IO io1',
               f'query-rt names threads {tc} and {io[0]}: {names}')
-    others = [t for t in ts.values() if t['tid'] not in (tc, io[0]) and
-              not t['comm'].startswith('CPU ') and
-              (t['affinity'], t['policy']) != ([EMU_CPU], SCHED_OTHER)]
+    emu = (SCHED_OTHER, 0, {EMU_CPU})
+    others = [fmt(t) for tid, t in ts.items() if tid not in (tc, io[0])
+              and not t[0].startswith('CPU ') and t[1:] != emu]
     qrt.check(not others, f'the other emulator threads are on CPU '
               f'{EMU_CPU} at {SCHED_OTHER}: {others}')
     qmp.cmd('quit')
