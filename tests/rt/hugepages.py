@@ -6,7 +6,7 @@ import contextlib
 import os
 
 import qrt
-from rtlib import GUEST_RAM, RT_ARGS, need_cpus, start_idle
+from rtlib import GUEST_RAM, RT_ARGS, need_cpus, start_idle, warned
 
 
 HP_SIZE = 2 << 20
@@ -100,10 +100,11 @@ def test_hugepages():
               'ram-not-hugetlb' in info['warnings'],
               f'-rt: query-rt ram-page-size {info.get("ram-page-size")} == '
               f'{base}, ram-not-hugetlb in {info["warnings"]}', qemu.stderr())
-    warn = ('qemu-system-x86_64: warning: -rt: guest RAM is on 4 kB pages, '
-            'not huge pages; back it with -rt ...,hugepages=2M')
-    qrt.check(warn in qemu.stderr().splitlines(),
-              f'-rt: stderr has "{warn}"', qemu.stderr())
+    warn = 'guest RAM is on 4 kB pages, not huge pages'
+    hint = 'Back it with -rt ...,hugepages=2M.'
+    qrt.check(warned(qemu.stderr(), warn, hint),
+              f'-rt: stderr warns "{warn}", then hints "{hint}"',
+              qemu.stderr())
 
     refused(['-m', '129M'] + HP_ARGS,
             MSG + 'needs a RAM size that is a multiple of 2 MiB, not '
@@ -155,17 +156,21 @@ def test_hugepages():
 
     # Enough pages: an -object of the backend's id is refused (it exists
     # only after the early checks; this aborted QEMU before).
-    # The host preflight has warned by then: the error is the last line.
+    # The host preflight has warned by then, each warning with its hint
+    # line: the error is the last line.
     with reserved(HP_PAGES + 2):
         r = qrt.run_qemu(qrt.base_args('tcg') + HP_ARGS + [
             '-object', f'memory-backend-ram,id=pc.ram,size={GUEST_RAM}'])
         msg = ("qemu-system-x86_64: -rt: hugepages= creates the RAM backend "
                "'pc.ram', and an object of that id exists; rename it")
         lines = r.err.strip().splitlines()
+        before = lines[:-1]
         qrt.check(r.status == 1 and lines[-1:] == [msg] and
-                  all('warning: ' in l for l in lines[:-1]),
+                  all('warning: ' in l for l in before[::2]) and
+                  not any('warning: ' in l for l in before[1::2]),
                   f'-object ...,id=pc.ram: exit status {r.status} == 1, the '
-                  f'last line "{msg}", warnings before it', r.err)
+                  f'last line "{msg}", warnings and their hints before it',
+                  r.err)
 
     # Enough pages: guest RAM on them, populated at startup.
     with reserved(HP_PAGES + 2):

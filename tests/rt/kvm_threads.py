@@ -14,7 +14,7 @@ import qrt
 from nonroot import qemu_in, setpriv
 from rtlib import (
     EMU_CPU, NOBODY, RT_ARGS, SCHED_FIFO, SCHED_OTHER, VCPU_CPU,
-    fmt, need_cpus, threads, wait_for)
+    fmt, need_cpus, threads, wait_for, warned)
 
 NX_COMM = 'kvm-nx-lpage-re'
 PIDNS = ['unshare', '--pid', '--fork', '--mount-proc']
@@ -156,8 +156,9 @@ def test_kvm_threads_pidns():
     qrt.require_kvm()
     if not shutil.which('unshare') or os.geteuid() != 0:
         qrt.skip('needs root and unshare(1) for a PID namespace')
-    msg = ('-rt: KVM thread kvm-pit/1 of the in-kernel PIT is not in /proc '
-           '(QEMU may run in a PID namespace); place it from the host')
+    msg = ('KVM thread kvm-pit/1 of the in-kernel PIT is not in /proc '
+           '(QEMU may run in a PID namespace)')
+    hint = 'Place it from the host, with taskset -p and chrt -p.'
     # QEMU, pid 1 of its namespace, behind a script that QemuProcess runs.
     binary = qrt.qemu_binary('kvm')
     with tempfile.TemporaryDirectory(prefix='qemu-rt-pidns-') as d:
@@ -182,8 +183,8 @@ def test_kvm_threads_pidns():
     qrt.check('kvm-thread-not-placed' in info['warnings'],
               f'kvm -rt in a PID namespace: warning '
               f'kvm-thread-not-placed in {info["warnings"]}', qemu.stderr())
-    qrt.check('warning: ' + msg in qemu.stderr(), 'the warning says why',
-              qemu.stderr())
+    qrt.check(warned(qemu.stderr(), msg, hint), f'the warning says why '
+              f'("{msg}"), its hint what to do ("{hint}")', qemu.stderr())
 
 
 def nonroot_query(d, caps, what):

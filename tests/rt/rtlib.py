@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """What the -rt tests share: the host CPUs they use, thread snapshots
-checked against query-rt, an idle guest, a refusal check."""
+checked against query-rt, an idle guest, a refusal check, a query-rt of
+QEMU shown other host settings."""
 
 import contextlib
+import json
 import os
 import tempfile
 import threading
@@ -56,6 +58,15 @@ def wait_for(cond, what, qemu, timeout=60):
         time.sleep(0.1)
     qemu.kill()
     qrt.fail(f'timed out waiting for {what}', qemu.stderr())
+
+
+def warned(stderr, warning, hint=None):
+    """Whether QEMU's stderr has the -rt host warning, followed on the
+    next line by its hint (error_append_hint()) if one is given."""
+    lines = stderr.splitlines()
+    want = f'qemu-system-x86_64: warning: -rt: {warning}'
+    return any(line == want and (hint is None or after == hint)
+               for line, after in zip(lines, lines[1:] + ['']))
 
 
 def fmt(t):
@@ -161,3 +172,66 @@ def watch_threads(pid, comm, action):
                 seen.setdefault(tid, t)
     worker.join()
     return seen, result[0] if result else None
+
+
+CPU_SYSFS = '/sys/devices/system/cpu'
+
+
+def host_isolated():
+    """The host's isolated and nohz_full CPU lists, as QEMU reads them."""
+    out = {}
+    for name in ('isolated', 'nohz_full'):
+        try:
+            with open(os.path.join(CPU_SYSFS, name)) as f:
+                out[name] = f.read().strip()
+        except OSError:
+            out[name] = ''
+    return out
+
+
+def query_rt_once(args, cpu_files=None, cpuset=None, host_files=None):
+    """(query-rt, stderr, exit status) of QEMU started with -S and args.
+    With cpu_files ({name: text}), QEMU sees a /sys/devices/system/cpu
+    holding just these files: a tmpfs mounted over it in a private
+    mount namespace (nohz_full does not exist on every kernel, so a
+    bind mount of single files cannot add it).  With cpuset
+    ((partition, effective CPUs)), QEMU runs in the cgroup v2
+    /qemu-rt/vm (its /proc/PID/cgroup bind-mounted over) whose parent
+    /qemu-rt, in a tmpfs over /sys/fs/cgroup, is that partition.  With
+    host_files ({path: text}), each of these existing host files has
+    that text, bind-mounted over it in the same namespace."""
+    cmd = [qrt.qemu_binary('tcg')] + qrt.base_args('tcg') + args + [
+        '-S', '-qmp', 'stdio']
+    qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
+           '{"execute": "quit"}\n')
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-cpu-sysfs-') as d:
+        sh = []
+        for i, (path, text) in enumerate((host_files or {}).items()):
+            with open(os.path.join(d, f'bind{i}'), 'w') as f:
+                f.write(text + '\n')
+            sh.append(f'mount --bind "$0"/bind{i} {path}')
+        if cpu_files is not None:
+            os.mkdir(os.path.join(d, 'cpu'))
+            for name, text in cpu_files.items():
+                with open(os.path.join(d, 'cpu', name), 'w') as f:
+                    f.write(text + '\n')
+            sh.append(f'mount -t tmpfs qemu-rt {CPU_SYSFS} && '
+                      f'cp "$0"/cpu/* {CPU_SYSFS}/')
+            if cpuset:
+                cg = '/sys/fs/cgroup/qemu-rt'
+                with open(os.path.join(d, 'cgroup'), 'w') as f:
+                    f.write('0::/qemu-rt/vm\n')
+                sh.append(f'mount --bind "$0"/cgroup /proc/$$/cgroup && '
+                          f'mount -t tmpfs qemu-rt /sys/fs/cgroup && '
+                          f'mkdir -p {cg}/vm && '
+                          f'echo "{cpuset[0]}" > '
+                          f'{cg}/cpuset.cpus.partition && '
+                          f'echo "{cpuset[1]}" > {cg}/cpuset.cpus.effective')
+        if sh:
+            cmd = ['unshare', '--mount', '--propagation', 'private', 'sh',
+                   '-c', ' && '.join(sh + ['exec "$@"']), d] + cmd
+        r = qrt.run(cmd, input=qmp, timeout=120)
+    for line in r.out.splitlines():
+        if '"warnings"' in line:
+            return json.loads(line)['return'], r.err, r.status
+    return None, r.err, r.status

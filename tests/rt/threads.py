@@ -3,17 +3,15 @@
 placement, rt-vcpus, -rt on, housekeeping vCPUs, thread contexts and
 the refusals of bad options."""
 
-import json
 import os
 import shutil
-import tempfile
 
 import qrt
 from rtlib import (
     EMU_CPU, GUEST_RAM, RT_ARGS, SCHED_FIFO, SCHED_OTHER,
     TIMER_ADVANCE_DEFAULT, VCPU_CPU, check_query_rt, check_threads,
-    expect_refusal, fmt, need_cpus, quits_ok, start_idle, threads, vm_lck,
-    wait_for, watch_threads)
+    expect_refusal, fmt, host_isolated, need_cpus, query_rt_once, quits_ok,
+    start_idle, threads, vm_lck, wait_for, warned, watch_threads)
 
 
 def test_placement(accel, emulator_fifo=False):
@@ -224,58 +222,6 @@ REFUSALS = [
 ]
 
 
-CPU_SYSFS = '/sys/devices/system/cpu'
-
-
-def host_isolated():
-    """The host's isolated and nohz_full CPU lists, as QEMU reads them."""
-    out = {}
-    for name in ('isolated', 'nohz_full'):
-        try:
-            with open(os.path.join(CPU_SYSFS, name)) as f:
-                out[name] = f.read().strip()
-        except OSError:
-            out[name] = ''
-    return out
-
-
-def query_rt_once(args, cpu_files=None, cpuset=None):
-    """(query-rt, stderr, exit status) of QEMU started with -S and args.
-    With cpu_files ({name: text}), QEMU sees a /sys/devices/system/cpu
-    holding just these files: a tmpfs mounted over it in a private
-    mount namespace (nohz_full does not exist on every kernel, so a
-    bind mount of single files cannot add it).  With cpuset
-    ((partition, effective CPUs)), QEMU runs in the cgroup v2
-    /qemu-rt/vm (its /proc/PID/cgroup bind-mounted over) whose parent
-    /qemu-rt, in a tmpfs over /sys/fs/cgroup, is that partition."""
-    cmd = [qrt.qemu_binary('tcg')] + qrt.base_args('tcg') + args + [
-        '-S', '-qmp', 'stdio']
-    qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
-           '{"execute": "quit"}\n')
-    with tempfile.TemporaryDirectory(prefix='qemu-rt-cpu-sysfs-') as d:
-        if cpu_files is not None:
-            for name, text in cpu_files.items():
-                with open(os.path.join(d, name), 'w') as f:
-                    f.write(text + '\n')
-            sh = f'mount -t tmpfs qemu-rt {CPU_SYSFS} && cp "$0"/* {CPU_SYSFS}/'
-            if cpuset:
-                cg = '/sys/fs/cgroup/qemu-rt'
-                with open(os.path.join(d, 'cgroup'), 'w') as f:
-                    f.write('0::/qemu-rt/vm\n')
-                sh += (f' && mount --bind "$0"/cgroup /proc/$$/cgroup && '
-                       f'mount -t tmpfs qemu-rt /sys/fs/cgroup && '
-                       f'mkdir -p {cg}/vm && '
-                       f'echo "{cpuset[0]}" > {cg}/cpuset.cpus.partition && '
-                       f'echo "{cpuset[1]}" > {cg}/cpuset.cpus.effective')
-            cmd = ['unshare', '--mount', '--propagation', 'private', 'sh',
-                   '-c', sh + ' && exec "$@"', d] + cmd
-        r = qrt.run(cmd, input=qmp, timeout=120)
-    for line in r.out.splitlines():
-        if '"warnings"' in line:
-            return json.loads(line)['return'], r.err, r.status
-    return None, r.err, r.status
-
-
 def vcpu_affinity(info):
     return {t['cpu-index']: (t['policy'], t['affinity'])
             for t in info['threads'] if 'cpu-index' in t}
@@ -320,12 +266,13 @@ def test_rt_on():
             qrt.check(got == want, f'-rt on: query-rt (source, vcpus, '
                       f'emulator-cpus, no-isolated-cpus) {got} == {want}',
                       str(info))
-            warn = ('qemu-system-x86_64: warning: -rt: the host has no '
-                    'isolated CPUs for QEMU; the vCPUs run on the last CPUs '
-                    'of its affinity (1); isolate them with isolcpus=, '
-                    'nohz_full= or a cpuset partition')
-            qrt.check(warn in qemu.stderr(), '-rt on: stderr warns that '
-                      'no CPU is isolated', qemu.stderr())
+            warn = ('the host has no isolated CPUs for QEMU; the vCPUs run '
+                    'on the last CPUs of its affinity (1)')
+            hint = ('Isolate CPUs for them with isolcpus=, nohz_full= or a '
+                    'cpuset partition.')
+            qrt.check(warned(qemu.stderr(), warn, hint), '-rt on: stderr '
+                      'warns that no CPU is isolated, and hints how',
+                      qemu.stderr())
             hmp = qemu.qmp.cmd('human-monitor-command',
                                **{'command-line': 'info rt'})
             line = 'host CPUs (affinity): vCPUs 1, emulator 0'
@@ -485,13 +432,15 @@ def test_thread_context():
                            property='cpu-affinity')
         qrt.check(aff == [VCPU_CPU], f'qom-get tc1 cpu-affinity {aff} == '
                   f'[{VCPU_CPU}]', qemu.stderr())
-        msg = (f'qemu-system-x86_64: warning: -rt: thread-context \'tc1\' '
-               f'may run its threads on host CPUs {VCPU_CPU} of real-time '
-               'vCPUs')
-        warned = [l for l in qemu.stderr().splitlines()
-                  if 'thread-context' in l]
-        qrt.check(warned == [msg], f'stderr warns about tc1 only: {warned}',
-                  qemu.stderr())
+        msg = (f'thread-context \'tc1\' may run its threads on host CPUs '
+               f'{VCPU_CPU} of real-time vCPUs')
+        hint = ('Unless they are meant to run there, give it a cpu-affinity '
+                'of emulator CPUs.')
+        lines = [l for l in qemu.stderr().splitlines()
+                 if 'thread-context' in l]
+        qrt.check(lines == ['qemu-system-x86_64: warning: -rt: ' + msg] and
+                  warned(qemu.stderr(), msg, hint), f'stderr warns about '
+                  f'tc1 only, with the hint "{hint}": {lines}', qemu.stderr())
         info = check_query_rt(qemu, 'thread-context')
         qrt.check('thread-context-on-rt-cpu' in info['warnings'],
                   f'query-rt warnings {info["warnings"]} have '
