@@ -3,7 +3,7 @@
 
 usage: test_rt.py placement-tcg | placement-kvm | emulator-fifo |
                   rt-vcpus | rt-on | housekeeping | thread-context | daemonize | census | hotplug | refusals | balloon | locked-tcg | discard | kvmclock | invtsc | pmu |
-                  kvm-hint | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | numa-bind | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | device-timer | timer-advance-kvm | timer-storm | nonroot |
+                  kvm-hint | preflight | preflight-kvm | kvm-threads | kvm-threads-pidns | kvm-threads-nonroot | mem-lock | mem-merge | numa-bind | vcpu-timers | vcpu-timers-vmstate | vcpu-timers-own | device-timer | timer-advance-kvm | timer-storm | nonroot |
                   hugepages | hugepages-1g
 
 Every check reads the kernel's view of QEMU's threads through
@@ -25,6 +25,7 @@ from kvm_threads import test_kvm_threads, test_kvm_threads_nonroot, test_kvm_thr
 from kvm import test_invtsc, test_kvm_hint, test_kvmclock, test_pmu, test_preflight_kvm
 from memory import test_balloon, test_discard, test_locked_tcg, test_mem_lock, test_mem_merge, test_numa_bind
 from nonroot import test_nonroot
+from preflight import test_preflight
 from threads import test_housekeeping, test_placement, test_refusals, test_rt_on, test_rt_vcpus, test_thread_context
 from timers import test_device_timer, test_timer_advance_kvm, test_timer_storm, test_vcpu_timers, test_vcpu_timers_own, test_vcpu_timers_vmstate
 
@@ -52,6 +53,7 @@ def main():
         'mem-lock': test_mem_lock,
         'mem-merge': test_mem_merge,
         'numa-bind': test_numa_bind,
+        'preflight': test_preflight,
         'preflight-kvm': test_preflight_kvm,
         'kvm-threads': test_kvm_threads,
         'kvm-threads-pidns': test_kvm_threads_pidns,
