@@ -7,7 +7,8 @@ import os
 import qrt
 from kvm import cpu_props
 from rtlib import (
-    GUEST_RAM, RT_ARGS, expect_refusal, need_cpus, start_idle, vm_lck)
+    GUEST_RAM, RT_ARGS, errors, expect_refusal, need_cpus, start_idle,
+    vm_lck)
 
 
 MEM_LOCK_REFUSALS = [
@@ -140,8 +141,7 @@ def test_discard():
         r = qrt.run_qemu(qrt.base_args('tcg') + VIRTIO_MEM + dev + lock)
         want = ('qemu-system-x86_64: -device virtio-mem-pci,memdev=m0,'
                 'id=vm0: ' + DISCARD_MSG)
-        lines = [line for line in r.err.splitlines()
-                 if 'warning:' not in line]
+        lines = errors(r.err)
         qrt.check(r.status == 1 and lines == [want],
                   f'virtio-mem with {what}: exit status {r.status} == 1 and '
                   f'the one error line "{want}"', r.err)

@@ -69,6 +69,14 @@ def warned(stderr, warning, hint=None):
                for line, after in zip(lines, lines[1:] + ['']))
 
 
+def errors(stderr):
+    """QEMU's stderr lines without -rt's warnings and their hint lines."""
+    lines = stderr.splitlines()
+    return [line for i, line in enumerate(lines)
+            if 'warning: ' not in line and
+            not (i and 'warning: -rt: ' in lines[i - 1])]
+
+
 def fmt(t):
     comm, pol, prio, aff = t
     return f'"{comm}" {pol} {prio} CPUs {sorted(aff)}'
