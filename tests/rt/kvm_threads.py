@@ -5,6 +5,7 @@ above it, KVM's NX huge page recovery worker (a task of QEMU's process
 since Linux 6.13) on the emulator CPUs; and of query-rt's kvm-threads,
 checked against /proc."""
 
+import json
 import os
 import shutil
 import stat
@@ -81,6 +82,18 @@ def test_kvm_threads():
     qrt.check(info['kvm-threads'] == [], f'tcg -rt: query-rt kvm-threads '
               f'{info["kvm-threads"]} == []', qemu.stderr())
     qrt.require_kvm()
+
+    # -M none has no vCPU: no KVM_RUN, no NX worker (this crashed QEMU).
+    qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
+           '{"execute": "quit"}\n')
+    r = qrt.run([qrt.qemu_binary('kvm')] + qrt.firmware_args() + [
+        '-M', 'none', '-nodefaults', '-display', 'none', '-no-user-config'] +
+        qrt.accel_args('kvm') + RT_ARGS + ['-S', '-qmp', 'stdio'],
+        input=qmp, timeout=120)
+    got = [json.loads(line)['return'].get('kvm-threads')
+           for line in r.out.splitlines() if '"kvm-threads"' in line]
+    qrt.check(r.status == 0 and got == [[]], f'kvm -M none -rt: exit status '
+              f'{r.status} == 0, query-rt kvm-threads {got} == [[]]', r.err)
 
     # Without -rt the kernel places them: the NX worker appears with the
     # guest's first KVM_RUN.
