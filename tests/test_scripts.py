@@ -194,10 +194,12 @@ def case_not_root(tmp):
 
 
 # Every test that runs something as another user, as (the file under tests/
-# that switches users, the script that runs the test, its argument);
+# that switches users, the script that runs the test, its arguments);
 # case_private_clone runs them from a clone that user cannot enter.
-AS_OTHER_USER = [('test_scripts.py', 'test_scripts.py', 'not-root'),
-                 ('rt/nonroot.py', 'rt/test_rt.py', 'nonroot')]
+AS_OTHER_USER = [('test_scripts.py', 'test_scripts.py', ['not-root']),
+                 ('rt/nonroot.py', 'rt/test_rt.py', ['nonroot']),
+                 ('series/test_series.py', 'series/test_series.py',
+                  ['--as-nobody', 'unit/test-thread-context'])]
 
 
 def case_private_clone(tmp):
@@ -228,13 +230,14 @@ def case_private_clone(tmp):
     env = dict(os.environ, PYTHONPATH=os.path.join(clone, 'tests'),
                QEMU_RT_QEMU=qemu, QEMU_RT_GUESTS=guests)
     ran = 0
-    for _, f, arg in AS_OTHER_USER:
-        r = qrt.run([sys.executable, os.path.join(clone, 'tests', f), arg],
+    for _, f, args in AS_OTHER_USER:
+        what = ' '.join([f] + args)
+        r = qrt.run([sys.executable, os.path.join(clone, 'tests', f)] + args,
                     env=env, cwd=private, timeout=300)
         if r.status == qrt.SKIP:
-            print(f'{f} {arg} skipped: {r.out.strip()}')
+            print(f'{what} skipped: {r.out.strip()}')
             continue
-        qrt.check(r.status == 0, f'{f} {arg} passes from {clone}',
+        qrt.check(r.status == 0, f'{what} passes from {clone}',
                   r.out + r.err)
         ran += 1
     if not ran:

@@ -86,9 +86,13 @@ def ticks(qemu, addr):
 
 def expect_ticking(qemu, addr, what):
     """The guest's tick count moves: at least a tenth of its 1 kHz rate
-    over 0.2 s, wherever the host puts the vCPU."""
+    over 0.2 s, wherever the host puts the vCPU, once the guest has
+    reached its loop (booting under TCG on a loaded host can take longer
+    than the measurement)."""
     wait_for(lambda: qemu.qmp.cmd('query-status')['status'] == 'running',
              f'{what}: the guest running', qemu, timeout=10)
+    wait_for(lambda: ticks(qemu, addr) > 0, f'{what}: the first tick', qemu,
+             timeout=10)
     before = ticks(qemu, addr)
     time.sleep(0.2)
     after = ticks(qemu, addr)
