@@ -2,14 +2,13 @@
 """Tests of what -rt sets in the KVM guest: kvmclock, invariant TSC, PMU,
 the dedicated-vCPU hint, and the KVM module preflight warnings."""
 
-import json
 import os
 import shutil
-import tempfile
 
 import qrt
 from rtlib import (
-    EMU_CPU, RT_ARGS, VCPU_CPU, expect_refusal, need_cpus, wait_for)
+    EMU_CPU, RT_ARGS, VCPU_CPU, expect_refusal, need_cpus, query_rt_once,
+    wait_for)
 
 
 def kvmclock_vm(args):
@@ -289,31 +288,14 @@ KVM_PREFLIGHT_GOOD = {'nx_huge_pages': 'N', 'halt_poll_ns': '200000',
 
 def preflight(accel, args, params=None):
     """(query-rt warnings, stderr) of QEMU started with args; with
-    params, QEMU sees /sys/module/kvm/parameters with these values
-    (bind-mounted over it in a private mount namespace)."""
-    cmd = [qrt.qemu_binary(accel)] + qrt.base_args(accel) + args + [
-        '-S', '-qmp', 'stdio']
-    qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
-           '{"execute": "quit"}\n')
-    with tempfile.TemporaryDirectory(prefix='qemu-rt-kvm-params-') as d:
-        if params is not None:
-            for name in os.listdir(KVM_PARAMS):
-                try:
-                    shutil.copyfile(os.path.join(KVM_PARAMS, name),
-                                    os.path.join(d, name))
-                except OSError:
-                    pass        # write-only parameters
-            for name, value in params.items():
-                with open(os.path.join(d, name), 'w') as f:
-                    f.write(value + '\n')
-            cmd = ['unshare', '--mount', '--propagation', 'private', 'sh',
-                   '-c', f'mount --bind "$0" {KVM_PARAMS} && exec "$@"',
-                   d] + cmd
-        r = qrt.run(cmd, input=qmp, timeout=120)
-    for line in r.out.splitlines():
-        if '"warnings"' in line:
-            return json.loads(line)['return']['warnings'], r.err
-    qrt.fail(f'no query-rt answer (status {r.status})', r.err)
+    params, QEMU sees these values in /sys/module/kvm/parameters
+    (rtlib.query_rt_once()'s host_files)."""
+    files = {os.path.join(KVM_PARAMS, name): value
+             for name, value in (params or {}).items()}
+    info, err, status = query_rt_once(args, host_files=files, accel=accel)
+    if info is None:
+        qrt.fail(f'no query-rt answer (status {status})', err)
+    return info['warnings'], err
 
 
 def test_preflight_kvm():

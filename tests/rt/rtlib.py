@@ -197,8 +197,10 @@ def host_isolated():
     return out
 
 
-def query_rt_once(args, cpu_files=None, cpuset=None, host_files=None):
-    """(query-rt, stderr, exit status) of QEMU started with -S and args.
+def query_rt_once(args, cpu_files=None, cpuset=None, host_files=None,
+                  accel='tcg'):
+    """(query-rt, stderr, exit status) of QEMU (@accel) started with -S
+    and args.
     With cpu_files ({name: text}), QEMU sees a /sys/devices/system/cpu
     holding just these files: a tmpfs mounted over it in a private
     mount namespace (nohz_full does not exist on every kernel, so a
@@ -208,11 +210,11 @@ def query_rt_once(args, cpu_files=None, cpuset=None, host_files=None):
     /qemu-rt, in a tmpfs over /sys/fs/cgroup, is that partition.  With
     host_files ({path: text}), each of these existing host files has
     that text, bind-mounted over it in the same namespace."""
-    cmd = [qrt.qemu_binary('tcg')] + qrt.base_args('tcg') + args + [
+    cmd = [qrt.qemu_binary(accel)] + qrt.base_args(accel) + args + [
         '-S', '-qmp', 'stdio']
     qmp = ('{"execute": "qmp_capabilities"}\n{"execute": "query-rt"}\n'
            '{"execute": "quit"}\n')
-    with tempfile.TemporaryDirectory(prefix='qemu-rt-cpu-sysfs-') as d:
+    with tempfile.TemporaryDirectory(prefix='qemu-rt-host-files-') as d:
         sh = []
         for i, (path, text) in enumerate((host_files or {}).items()):
             with open(os.path.join(d, f'bind{i}'), 'w') as f:
