@@ -449,13 +449,13 @@ def test_thread_context():
         qrt.check(lck >= GUEST_RAM, f'VmLck {lck} >= guest RAM {GUEST_RAM} '
                   'preallocated through tc1', qemu.stderr())
 
-        # 2 GiB locked on fault take the touch_pages threads long enough
+        # 512 MiB locked on fault take the touch_pages threads long enough
         # to be seen in /proc; with one thread QEMU preallocates in the
         # main thread.
         seen, resp = watch_threads(qemu.pid, 'touch_pages', lambda: (
             qemu.qmp.raw('object-add', **{
                 'qom-type': 'memory-backend-ram', 'id': 'm1',
-                'size': 2 << 30, 'prealloc': True, 'prealloc-threads': 2,
+                'size': 512 << 20, 'prealloc': True, 'prealloc-threads': 2,
                 'prealloc-context': 'tc1'})))
         qrt.check(resp == {'return': {}}, f'object-add m1: {resp}',
                   qemu.stderr())
